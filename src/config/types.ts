@@ -1,0 +1,97 @@
+// The validated configuration. Every field has its default filled in by `validateConfig`.
+
+export interface DiscoverySettings {
+  select: string[]; // type-name globs to include (`apps.*`, `core.v1.ConfigMap`)
+  ignore: string[]; // type-name globs to leave out
+  namespaces: string[]; // only these namespaces (empty = all)
+  excludeNamespaces: string[];
+  includeSecrets: boolean;
+  includeCRDs: boolean;
+  crdCacheTTL: number; // seconds
+  defaultIgnores: DefaultIgnores;
+  keepStatus: string[]; // type-name globs whose `status` is kept
+  concurrency: number; // types listed at once
+  pageSize: number;
+  requestTimeoutSeconds: number;
+  maxDeletePercent: number;
+}
+
+export interface DefaultIgnores {
+  events: boolean;
+  leases: boolean;
+  endpoints: boolean; // Endpoints and EndpointSlices
+  metrics: boolean; // metrics.k8s.io
+  ownedObjects: boolean; // objects with a controller ownerReference
+}
+
+export interface InClusterAuth {
+  tokenFile: string;
+  caFile: string;
+  host?: string; // defaults to $KUBERNETES_SERVICE_HOST
+  port?: string; // defaults to $KUBERNETES_SERVICE_PORT
+}
+
+export interface ConnectionAuth {
+  server: string;
+  token?: string;
+  tokenEnv?: string;
+  caData?: string;
+  certData?: string;
+  keyData?: string;
+  skipTLSVerify: boolean;
+}
+
+export interface ClusterConfig {
+  id: string;
+  name: string;
+  tags: Record<string, string>;
+  metadata: Record<string, unknown>;
+  inCluster?: InClusterAuth;
+  connection?: ConnectionAuth;
+  kubeconfigContent?: string;
+  kubeconfig?: string;
+  context?: string;
+  schedule?: string;
+  discovery: DiscoverySettings;
+}
+
+export interface SecretsConfig {
+  hmacKeyEnv: string;
+  hmacKey?: string; // resolved from hmacKeyEnv at load time, never written back
+  unsafeStorePlaintextSecrets: boolean;
+}
+
+export interface RemoteConfig {
+  url: string;
+  branch: string;
+  tokenEnv: string;
+  username: string;
+}
+
+export interface WebhookConfig {
+  url: string;
+  events: string[];
+  secretEnv?: string;
+}
+
+export interface ApiConfig {
+  port: number;
+  host: string;
+  tokenEnv: string; // bearer token for sync triggers
+  readTokenEnv?: string; // optional bearer token for reads
+}
+
+export interface Config {
+  repo: string;
+  branch: string;
+  bare: boolean;
+  author: { name: string; email: string };
+  secrets: SecretsConfig;
+  schedule?: string;
+  timezone?: string;
+  concurrency: number; // clusters synced at once
+  remote?: RemoteConfig;
+  webhooks: WebhookConfig[];
+  api: ApiConfig;
+  clusters: ClusterConfig[];
+}

@@ -1,0 +1,108 @@
+// Raw HTTP to the Kubernetes API: client-node applies auth (tokens, client certs, CA), we send the request
+// with node:https and parse the JSON exactly as the server sent it (typed APIs drop unknown fields and rewrite dates).
+import http from 'node:http';
+import https from 'node:https';
+import type { Access } from './access.ts';
+
+export class KubeError extends Error {
+  readonly status?: number;
+  readonly retryable: boolean;
+  constructor(message: string, opts: { status?: number; retryable?: boolean } = {}) {
+    super(message);
+    this.name = 'KubeError';
+    this.status = opts.status;
+    this.retryable = opts.retryable ?? false;
+  }
+}
+
+export interface KubeResponse { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
+
+export interface KubeClient {
+  clusterId: string;
+  server: string;
+  /** One request; a network/TLS failure becomes a KubeError with a one-line cause. */
+  request(path: string, opts?: { accept?: string; method?: string; body?: unknown; timeoutMs?: number }): Promise<KubeResponse>;
+  /** GET + JSON; non-2xx becomes a KubeError; retries 429/5xx/timeouts with backoff. */
+  getJSON<T>(path: string, opts?: { accept?: string; retries?: number }): Promise<T>;
+  /** Any method with a JSON body (used by tests and setup tools). */
+  sendJSON<T>(method: string, path: string, body?: unknown): Promise<T>;
+}
+
+const TLS_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE', 'SELF_SIGNED_CERT_IN_CHAIN', 'DEPTH_ZERO_SELF_SIGNED_CERT', 'CERT_HAS_EXPIRED',
+  'ERR_TLS_CERT_ALTNAME_INVALID', 'UNABLE_TO_GET_ISSUER_CERT_LOCALLY', 'CERT_SIGNATURE_FAILURE',
+]);
+
+function networkError(server: string, e: NodeJS.ErrnoException): KubeError {
+  const code = e.code ?? '';
+  if (TLS_CODES.has(code)) return new KubeError(`TLS verification of ${server} failed (${code}): check the CA`);
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'EAI_AGAIN') {
+    return new KubeError(`cannot reach ${server} (${code})`, { retryable: code !== 'ENOTFOUND' });
+  }
+  return new KubeError(`request to ${server} failed: ${e.message}`, { retryable: true });
+}
+
+/** Turns a non-2xx answer into a one-line error, using the Status message when the server sent one. */
+export function statusError(server: string, path: string, res: KubeResponse): KubeError {
+  let detail = '';
+  try {
+    detail = JSON.parse(res.body.toString('utf8')).message ?? '';
+  } catch { /* not a Status */ }
+  const retryable = res.status === 429 || res.status >= 500;
+  if (res.status === 401) return new KubeError(`unauthorized (401): ${server} rejected the credentials`, { status: 401 });
+  return new KubeError(`${res.status} from GET ${path}${detail ? `: ${detail}` : ''}`, { status: res.status, retryable });
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+export function createKubeClient(clusterId: string, access: Access, opts: { timeoutMs?: number } = {}): KubeClient {
+  const server = access.server.replace(/\/+$/, '');
+  const defaultTimeout = opts.timeoutMs ?? 30_000;
+
+  async function request(path: string, o: { accept?: string; method?: string; body?: unknown; timeoutMs?: number } = {}) {
+    const url = new URL(server + path);
+    const options: https.RequestOptions = {
+      method: o.method ?? 'GET',
+      headers: { Accept: o.accept ?? 'application/json', 'User-Agent': 'kubetrail' },
+    };
+    await access.kubeConfig.applyToHTTPSOptions(options);
+    const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
+    if (payload) Object.assign(options.headers!, { 'Content-Type': 'application/json', 'Content-Length': payload.length });
+    const transport = url.protocol === 'http:' ? http : https;
+    return await new Promise<KubeResponse>((resolve, reject) => {
+      const req = transport.request(url, options, (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
+        res.on('error', (e) => reject(networkError(server, e)));
+      });
+      req.setTimeout(o.timeoutMs ?? defaultTimeout, () => {
+        req.destroy(new KubeError(`timeout after ${o.timeoutMs ?? defaultTimeout} ms: GET ${path}`, { retryable: true }));
+      });
+      req.on('error', (e) => reject(e instanceof KubeError ? e : networkError(server, e)));
+      req.end(payload);
+    });
+  }
+
+  async function getJSON<T>(path: string, o: { accept?: string; retries?: number } = {}): Promise<T> {
+    const retries = o.retries ?? 3;
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const res = await request(path, { accept: o.accept });
+        if (res.status >= 200 && res.status < 300) return JSON.parse(res.body.toString('utf8')) as T;
+        throw statusError(server, path, res);
+      } catch (e) {
+        if (!(e instanceof KubeError) || !e.retryable || attempt >= retries) throw e;
+        await sleep(Math.min(200 * 2 ** attempt, 5_000));
+      }
+    }
+  }
+
+  async function sendJSON<T>(method: string, path: string, body?: unknown): Promise<T> {
+    const res = await request(path, { method, body });
+    if (res.status < 200 || res.status >= 300) throw statusError(server, path, res);
+    return JSON.parse(res.body.toString('utf8')) as T;
+  }
+
+  return { clusterId, server, request, getJSON, sendJSON };
+}

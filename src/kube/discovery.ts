@@ -1,0 +1,141 @@
+// Finds every listable resource type: aggregated discovery (one request each for /api and /apis) with a fallback
+// to legacy per-group discovery. Per group, the preferred version only. A group that cannot be discovered
+// (an aggregated API whose service is down) is reported as failed, never silently dropped.
+import type { KubeClient } from './client.ts';
+import { formatTypeName } from './type-pattern.ts';
+
+export interface ResourceType {
+  name: string; // `apps.v1.Deployment`, `core.v1.ConfigMap`
+  group: string; // '' for core
+  version: string;
+  kind: string;
+  resource: string; // plural, as in the URL
+  namespaced: boolean;
+  /** URL path of the list endpoint for all namespaces. */
+  listPath: string;
+}
+
+export interface FailedGroup { group: string; version?: string; reason: string }
+
+export interface Discovery { types: ResourceType[]; failedGroups: FailedGroup[] }
+
+const AGGREGATED = 'application/json;g=apidiscovery.k8s.io;v=v2;as=APIGroupDiscoveryList,application/json;q=0.9';
+
+interface AggResource {
+  resource: string;
+  responseKind?: { group: string; version: string; kind: string };
+  scope: 'Cluster' | 'Namespaced';
+  verbs?: string[];
+}
+interface AggVersion { version: string; resources?: AggResource[]; freshness?: 'Current' | 'Stale' }
+interface AggGroup { metadata?: { name?: string }; versions: AggVersion[] }
+
+export function groupVersionPath(group: string, version: string): string {
+  return group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
+}
+
+function makeType(group: string, version: string, kind: string, resource: string, namespaced: boolean): ResourceType {
+  return {
+    name: formatTypeName({ group, version, kind }),
+    group, version, kind, resource, namespaced,
+    listPath: `${groupVersionPath(group, version)}/${resource}`,
+  };
+}
+
+/** Pure: aggregated discovery documents → preferred-version listable types and failed groups. */
+export function typesFromAggregated(groups: AggGroup[]): Discovery {
+  const types: ResourceType[] = [];
+  const failedGroups: FailedGroup[] = [];
+  for (const g of groups) {
+    const group = g.metadata?.name ?? '';
+    const preferred = g.versions[0]; // versions are listed in preference order
+    if (!preferred) continue;
+    if (preferred.freshness === 'Stale') {
+      failedGroups.push({ group, version: preferred.version, reason: 'discovery is stale: the API service is unavailable' });
+      continue;
+    }
+    for (const r of preferred.resources ?? []) {
+      if (!r.verbs?.includes('list') || r.resource.includes('/')) continue;
+      types.push(makeType(group, preferred.version, r.responseKind?.kind ?? r.resource, r.resource, r.scope === 'Namespaced'));
+    }
+  }
+  return { types, failedGroups };
+}
+
+interface LegacyResourceList { resources: { name: string; kind: string; namespaced: boolean; verbs: string[] }[] }
+interface LegacyGroupList { groups: { name: string; preferredVersion?: { version: string }; versions: { version: string }[] }[] }
+
+async function legacyDiscovery(client: KubeClient): Promise<Discovery> {
+  const result: Discovery = { types: [], failedGroups: [] };
+  const groupVersions: [string, string][] = [['', 'v1']];
+  const list = await client.getJSON<LegacyGroupList>('/apis');
+  for (const g of list.groups) groupVersions.push([g.name, g.preferredVersion?.version ?? g.versions[0].version]);
+  await Promise.all(groupVersions.map(async ([group, version]) => {
+    try {
+      const rl = await client.getJSON<LegacyResourceList>(groupVersionPath(group, version), { retries: 1 });
+      for (const r of rl.resources) {
+        if (r.name.includes('/') || !r.verbs.includes('list')) continue;
+        result.types.push(makeType(group, version, r.kind, r.name, r.namespaced));
+      }
+    } catch (e) {
+      result.failedGroups.push({ group, version, reason: (e as Error).message });
+    }
+  }));
+  return result;
+}
+
+interface ApiServiceList {
+  items: { spec: { group?: string; version?: string; service?: unknown }; status?: { conditions?: { type: string; status: string; message?: string }[] } }[];
+}
+
+/** APIServices whose backing service is not Available: their groups must count as failed even if discovery omits them. */
+async function unavailableApiServices(client: KubeClient): Promise<FailedGroup[]> {
+  try {
+    const list = await client.getJSON<ApiServiceList>('/apis/apiregistration.k8s.io/v1/apiservices', { retries: 1 });
+    return list.items
+      .filter((s) => s.spec.service && s.status?.conditions?.find((c) => c.type === 'Available')?.status === 'False')
+      .map((s) => ({
+        group: s.spec.group ?? '',
+        version: s.spec.version,
+        reason: s.status?.conditions?.find((c) => c.type === 'Available')?.message ?? 'API service unavailable',
+      }));
+  } catch {
+    return []; // not allowed to read APIServices: discovery alone decides
+  }
+}
+
+export async function discoverTypes(client: KubeClient): Promise<Discovery> {
+  let discovery: Discovery;
+  const core = await client.request('/api', { accept: AGGREGATED });
+  if (core.status === 200 && String(core.headers['content-type']).includes('as=APIGroupDiscoveryList')) {
+    const apis = await client.getJSON<{ items: AggGroup[] }>('/apis', { accept: AGGREGATED });
+    const coreGroups = (JSON.parse(core.body.toString('utf8')) as { items: AggGroup[] }).items;
+    discovery = typesFromAggregated([...coreGroups, ...apis.items]);
+  } else {
+    if (core.status === 401) await client.getJSON('/api'); // throws the one-line 401 error
+    discovery = await legacyDiscovery(client);
+  }
+  const known = new Set(discovery.failedGroups.map((f) => f.group));
+  for (const f of await unavailableApiServices(client)) {
+    if (known.has(f.group)) continue;
+    known.add(f.group);
+    discovery.failedGroups.push(f);
+    discovery.types = discovery.types.filter((t) => t.group !== f.group || (f.version !== undefined && t.version !== f.version));
+  }
+  discovery.types.sort((a, b) => a.name.localeCompare(b.name));
+  return discovery;
+}
+
+interface CrdList { items: { spec: { group: string; names: { plural: string } } }[] }
+
+const crdCache = new Map<string, { at: number; types: Set<string> }>();
+
+/** `group/plural` of every CRD-defined type, cached per cluster for `ttlSeconds` (CRDs change rarely). */
+export async function crdDefinedTypes(client: KubeClient, ttlSeconds: number, now = Date.now()): Promise<Set<string>> {
+  const cached = crdCache.get(client.clusterId);
+  if (cached && now - cached.at < ttlSeconds * 1000) return cached.types;
+  const list = await client.getJSON<CrdList>('/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
+  const types = new Set(list.items.map((c) => `${c.spec.group}/${c.spec.names.plural}`));
+  crdCache.set(client.clusterId, { at: now, types });
+  return types;
+}

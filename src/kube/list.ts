@@ -1,0 +1,68 @@
+// Paginated LIST of one type, yielded page by page so memory holds one page per type in flight.
+import { KubeError, type KubeClient } from './client.ts';
+import type { ResourceType } from './discovery.ts';
+
+export type KubeObject = Record<string, unknown> & {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: { name?: string; namespace?: string; ownerReferences?: { controller?: boolean }[]; [k: string]: unknown };
+};
+
+export interface Page {
+  items: KubeObject[];
+  /** True on the first page after the server expired our continue token (410): drop what this type yielded so far. */
+  restarted: boolean;
+}
+
+interface ListResponse { items?: KubeObject[]; metadata?: { continue?: string } }
+
+export interface ListOptions {
+  pageSize: number;
+  /** Namespaced types are listed per namespace when set (cluster-scoped types ignore it). */
+  namespaces?: string[];
+  maxRestarts?: number;
+}
+
+/** Lists every page of a type. Throws KubeError when the type cannot be listed completely. */
+export async function* listAllPages(client: KubeClient, type: ResourceType, opts: ListOptions): AsyncGenerator<Page> {
+  const bases = type.namespaced && opts.namespaces?.length
+    ? opts.namespaces.map((ns) => type.listPath.replace(/\/([^/]+)$/, `/namespaces/${encodeURIComponent(ns)}/$1`))
+    : [type.listPath];
+  for (let attempt = 0; ; attempt++) {
+    try {
+      yield* listOnce(client, bases, opts.pageSize, attempt > 0);
+      return;
+    } catch (e) {
+      // 410: the continue token expired (the list outlived etcd's history window), so start this type over.
+      if (!(e instanceof KubeError && e.status === 410) || attempt >= (opts.maxRestarts ?? 3)) throw e;
+    }
+  }
+}
+
+async function* listOnce(client: KubeClient, bases: string[], pageSize: number, restarted: boolean): AsyncGenerator<Page> {
+  for (const base of bases) {
+    let cont = '';
+    do {
+      const query = new URLSearchParams({ limit: String(pageSize) });
+      if (cont) query.set('continue', cont);
+      const page = await client.getJSON<ListResponse>(`${base}?${query}`);
+      yield { items: page.items ?? [], restarted };
+      restarted = false;
+      cont = page.metadata?.continue ?? '';
+    } while (cont);
+  }
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
+export async function mapLimit<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const results = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      results[i] = await fn(items[i]);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}

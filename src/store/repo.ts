@@ -1,0 +1,190 @@
+// A git repository as kubetrail uses it: read trees, write trees bottom-up from `path → blob id`, commit, and
+// move the branch last (write-then-rename), so a crash at any point leaves a valid repository.
+import fs from 'node:fs';
+import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import git from 'isomorphic-git';
+import { encodeCommit, encodeTree, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
+
+export type FileMap = Map<string, string>; // path (relative to a tree) → blob id
+
+export interface CommitInfo {
+  oid: string;
+  tree: string;
+  parents: string[];
+  message: string;
+  author: { name: string; email: string; timestamp: number };
+}
+
+export class Repo {
+  readonly dir: string;
+  readonly gitdir: string;
+  readonly bare: boolean;
+  readonly branch: string;
+  readonly writer: ObjectWriter;
+  /** isomorphic-git's pack cache, shared by reads of one Repo. */
+  readonly cache: object = {};
+
+  private constructor(dir: string, gitdir: string, bare: boolean, branch: string) {
+    this.dir = dir;
+    this.gitdir = gitdir;
+    this.bare = bare;
+    this.branch = branch;
+    this.writer = new ObjectWriter(gitdir);
+  }
+
+  /** Opens the repository at `dir`, creating it when missing (bare when asked). */
+  static async open(dir: string, opts: { bare?: boolean; branch?: string } = {}): Promise<Repo> {
+    const branch = opts.branch ?? 'main';
+    const dotgit = join(dir, '.git');
+    if (fs.existsSync(join(dotgit, 'HEAD'))) return new Repo(dir, dotgit, false, branch);
+    if (fs.existsSync(join(dir, 'HEAD')) && fs.existsSync(join(dir, 'objects'))) return new Repo(dir, dir, true, branch);
+    await mkdir(dir, { recursive: true });
+    await git.init({ fs, dir, gitdir: opts.bare ? dir : dotgit, bare: opts.bare, defaultBranch: branch });
+    return new Repo(dir, opts.bare ? dir : dotgit, opts.bare ?? false, branch);
+  }
+
+  get ref(): string {
+    return `refs/heads/${this.branch}`;
+  }
+
+  async head(): Promise<string | undefined> {
+    try {
+      return await git.resolveRef({ fs, gitdir: this.gitdir, ref: this.ref });
+    } catch {
+      return undefined;
+    }
+  }
+
+  async readCommit(oid: string): Promise<CommitInfo> {
+    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.cache });
+    return { oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author };
+  }
+
+  async readTree(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
+    return (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree;
+  }
+
+  async readBlob(oid: string): Promise<Uint8Array> {
+    return (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache })).blob;
+  }
+
+  /** The id of the tree or blob at `path` inside `treeOid`, if any. */
+  async entryAt(treeOid: string, path: string): Promise<string | undefined> {
+    let oid: string | undefined = treeOid;
+    for (const name of path.split('/').filter(Boolean)) {
+      const entries = await this.readTree(oid!);
+      oid = entries.find((e) => e.path === name)?.oid;
+      if (!oid) return undefined;
+    }
+    return oid;
+  }
+
+  /** Every file under a tree, as `relative/path → blob id`. */
+  async listFiles(treeOid: string | undefined, prefix = ''): Promise<FileMap> {
+    const files: FileMap = new Map();
+    const walk = async (oid: string, base: string): Promise<void> => {
+      for (const e of await this.readTree(oid)) {
+        const path = base ? `${base}/${e.path}` : e.path;
+        if (e.type === 'tree') await walk(e.oid, path);
+        else files.set(path, e.oid);
+      }
+    };
+    if (treeOid) await walk(treeOid, prefix);
+    return files;
+  }
+
+  /** Writes the trees for a set of files bottom-up and returns the root tree id (undefined when empty). */
+  async writeTreeFromFiles(files: FileMap): Promise<string | undefined> {
+    interface Dir { files: TreeEntry[]; dirs: Map<string, Dir> }
+    const root: Dir = { files: [], dirs: new Map() };
+    for (const [path, oid] of files) {
+      const parts = path.split('/');
+      const name = parts.pop()!;
+      let dir = root;
+      for (const p of parts) {
+        let next = dir.dirs.get(p);
+        if (!next) dir.dirs.set(p, next = { files: [], dirs: new Map() });
+        dir = next;
+      }
+      dir.files.push({ mode: '100644', name, oid });
+    }
+    const write = async (dir: Dir): Promise<string> => {
+      const entries = [...dir.files];
+      for (const [name, sub] of dir.dirs) entries.push({ mode: '040000', name, oid: await write(sub) });
+      return this.writer.write('tree', encodeTree(entries));
+    };
+    return files.size === 0 ? undefined : write(root);
+  }
+
+  /** Returns a new root tree equal to `rootTree` with the subtree at `path` replaced (or removed when undefined). */
+  async replaceSubtree(rootTree: string | undefined, path: string, subtree: string | undefined): Promise<string> {
+    const [name, ...rest] = path.split('/');
+    const entries: TreeEntry[] = rootTree
+      ? (await this.readTree(rootTree)).map((e) => ({ mode: e.type === 'tree' ? '040000' : '100644', name: e.path, oid: e.oid }))
+      : [];
+    const existing = entries.find((e) => e.name === name);
+    const child = rest.length === 0 ? subtree : await this.replaceSubtreeOrEmpty(existing?.oid, rest.join('/'), subtree);
+    const kept = entries.filter((e) => e.name !== name);
+    if (child) kept.push({ mode: '040000', name, oid: child });
+    return this.writer.write('tree', encodeTree(kept));
+  }
+
+  private async replaceSubtreeOrEmpty(tree: string | undefined, path: string, subtree: string | undefined) {
+    const oid = await this.replaceSubtree(tree, path, subtree);
+    return (await this.readTree(oid)).length === 0 ? undefined : oid;
+  }
+
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** Runs `fn` after every earlier `exclusive` call of this process has finished (commits of parallel cluster syncs). */
+  exclusive<T>(fn: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(fn, fn);
+    this.queue = run.catch(() => {});
+    return run;
+  }
+
+  private get pendingMarker(): string {
+    return join(this.gitdir, 'kubetrail-checkout-pending');
+  }
+
+  /**
+   * Makes the working tree of `path` match the branch. A marker file covers the window between moving the
+   * branch and finishing the checkout, so a run killed in between is completed by the next one.
+   */
+  async checkoutSubtree(path: string): Promise<void> {
+    if (this.bare) return;
+    await writeFile(this.pendingMarker, `${path}\n`, { flag: 'a' });
+    await git.checkout({ fs, dir: this.dir, gitdir: this.gitdir, ref: this.branch, filepaths: [path], force: true, noUpdateHead: true, cache: this.cache });
+    await unlink(this.pendingMarker).catch(() => {});
+  }
+
+  async finishPendingCheckout(): Promise<void> {
+    const pending = await readFile(this.pendingMarker, 'utf8').catch(() => '');
+    if (!pending) return;
+    for (const path of new Set(pending.split('\n').filter(Boolean))) {
+      await git.checkout({ fs, dir: this.dir, gitdir: this.gitdir, ref: this.branch, filepaths: [path], force: true, noUpdateHead: true, cache: this.cache });
+    }
+    await unlink(this.pendingMarker).catch(() => {});
+  }
+
+  async writeCommit(c: { tree: string; parents: string[]; author: Signature; message: string }): Promise<string> {
+    return this.writer.write('commit', encodeCommit({ ...c, committer: c.author }));
+  }
+
+  /**
+   * Moves the branch from `expected` to `next` atomically (write a lock file, rename over the ref).
+   * Fails when the branch moved meanwhile, so no one else's commit is ever dropped.
+   */
+  async updateBranch(expected: string | undefined, next: string): Promise<void> {
+    const current = await this.head();
+    if (current !== expected) throw new Error(`branch ${this.branch} moved from ${expected ?? 'nothing'} to ${current}; not overwriting`);
+    const refFile = join(this.gitdir, this.ref);
+    await mkdir(join(refFile, '..'), { recursive: true });
+    // Callers hold the repository lock, so a leftover .lock is from a killed run and safe to overwrite.
+    const lock = `${refFile}.lock`;
+    await writeFile(lock, `${next}\n`);
+    await rename(lock, refFile);
+  }
+
+}

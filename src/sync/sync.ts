@@ -1,0 +1,181 @@
+// One sync of one cluster: discover → list page by page → normalize/redact/serialize → blobs → one commit if changed.
+// Only `path → blob id` is kept in memory; objects are dropped as soon as their blob is hashed (and written if new).
+import type { ClusterConfig, Config } from '../config/types.ts';
+import { resolveAccess } from '../kube/access.ts';
+import { createKubeClient, type KubeClient } from '../kube/client.ts';
+import { crdDefinedTypes, discoverTypes, type ResourceType } from '../kube/discovery.ts';
+import { isControlled, namespaceAllowed, selectTypes } from '../kube/filter.ts';
+import { listAllPages, mapLimit, type KubeObject } from '../kube/list.ts';
+import { compileTypePattern, matchesAny } from '../kube/type-pattern.ts';
+import { normalize } from '../snapshot/normalize.ts';
+import { clusterPrefix, objectPath } from '../snapshot/path.ts';
+import { isSecret, redactSecret } from '../snapshot/redact.ts';
+import { toYaml } from '../snapshot/serialize.ts';
+import { hashObject } from '../store/objects.ts';
+import type { FileMap, Repo } from '../store/repo.ts';
+import type { SyncEvents } from './events.ts';
+import { commitMessage, compareFiles, type SyncResult, type TypeCounts } from './result.ts';
+
+export interface SyncClusterOptions {
+  config: Config;
+  cluster: ClusterConfig;
+  repo: Repo;
+  dryRun?: boolean;
+  allowMassDelete?: boolean;
+  now?: Date;
+  events?: SyncEvents;
+  client?: KubeClient;
+  env?: Record<string, string | undefined>;
+  onTypeDone?: (type: string, counts: TypeCounts | undefined, error?: string) => void;
+}
+
+/** Serializes an object exactly as it is stored. */
+export function renderObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string }): Buffer {
+  let out = obj;
+  if (isSecret(obj) && opts.hmacKey !== undefined) out = redactSecret(obj, opts.hmacKey);
+  return Buffer.from(toYaml(normalize(out, { keepStatus: opts.keepStatus })));
+}
+
+export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
+  const started = Date.now();
+  const { cluster, repo, config } = o;
+  const settings = cluster.discovery;
+  const dryRun = o.dryRun ?? false;
+  const result: SyncResult = {
+    clusterId: cluster.id, status: 'complete', dryRun, added: 0, changed: 0, deleted: 0, unchanged: 0, blobsWritten: 0,
+    failedTypes: [], types: {}, durationMs: 0, changes: { added: [], changed: [], deleted: [] },
+  };
+  o.events?.emit('cluster.sync.started', { clusterId: cluster.id, dryRun });
+  try {
+    const client = o.client ?? createKubeClient(cluster.id, resolveAccess(cluster, o.env), {
+      timeoutMs: settings.requestTimeoutSeconds * 1000,
+    });
+    const discovery = await discoverTypes(client);
+    const crdTypes = settings.includeCRDs ? new Set<string>() : await crdDefinedTypes(client, settings.crdCacheTTL);
+    const { selected } = selectTypes(discovery.types, settings, crdTypes);
+    for (const t of selected) o.events?.emit('resource.discovered', { clusterId: cluster.id, type: t.name, namespaced: t.namespaced });
+
+    await repo.finishPendingCheckout();
+    const head = await repo.head();
+    const headTree = head ? (await repo.readCommit(head)).tree : undefined;
+    const prefix = clusterPrefix(cluster.id);
+    const before = await repo.listFiles(headTree && await repo.entryAt(headTree, prefix));
+    const knownBlobs = new Set(before.values());
+    const stats = { written: 0 };
+    const after: FileMap = new Map();
+
+    const keepStatus = settings.keepStatus.map(compileTypePattern);
+    const hmacKey = config.secrets.unsafeStorePlaintextSecrets ? undefined : config.secrets.hmacKey ?? '';
+    const failed = new Set<string>();
+    for (const g of discovery.failedGroups) {
+      result.failedTypes.push({ type: `${g.group || 'core'}.${g.version ?? '*'}.*`, reason: g.reason });
+    }
+
+    await mapLimit(selected, settings.concurrency, async (type: ResourceType) => {
+      const files: FileMap = new Map();
+      const keep = matchesAny(keepStatus, type) !== undefined;
+      try {
+        for await (const page of listAllPages(client, type, { pageSize: settings.pageSize, namespaces: settings.namespaces })) {
+          if (page.restarted) files.clear();
+          for (const obj of page.items) {
+            const meta = obj.metadata ?? {};
+            if (!meta.name || !namespaceAllowed(meta.namespace, settings)) continue;
+            if (settings.defaultIgnores.ownedObjects && isControlled(obj)) continue;
+            obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
+            obj.kind ??= type.kind;
+            const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
+            const path = objectPath(cluster.id, type.name, meta.namespace, meta.name).slice(prefix.length + 1);
+            const oid = dryRun ? hashObject('blob', bytes).oid : await repo.writer.write('blob', bytes, (id) => knownBlobs.has(id), stats);
+            files.set(path, oid);
+          }
+        }
+        for (const [p, id] of files) after.set(p, id);
+        o.onTypeDone?.(type.name, undefined);
+      } catch (e) {
+        failed.add(type.name);
+        result.failedTypes.push({ type: type.name, reason: (e as Error).message });
+        o.onTypeDone?.(type.name, undefined, (e as Error).message);
+      }
+    });
+
+    // A type (or group) that could not be listed keeps what was recorded before: failure is never deletion.
+    const failedGroups = new Set(discovery.failedGroups.map((g) => g.group));
+    for (const [path, oid] of before) {
+      const typeName = path.slice(0, path.indexOf('/'));
+      if (failed.has(typeName) || failedGroups.has(groupOf(typeName))) after.set(path, oid);
+    }
+
+    const changes = compareFiles(before, after);
+    Object.assign(result, {
+      changes, added: changes.added.length, changed: changes.changed.length, deleted: changes.deleted.length,
+      unchanged: changes.unchanged, types: countByType(after, changes),
+    });
+    result.status = result.failedTypes.length ? 'partial' : 'complete';
+    for (const path of changes.deleted) o.events?.emit('resource.deleted', { clusterId: cluster.id, path: `${prefix}/${path}` });
+
+    if (before.size > 0 && changes.deleted.length * 100 > before.size * settings.maxDeletePercent && !o.allowMassDelete) {
+      result.status = 'refused';
+      result.error = `refusing to delete ${changes.deleted.length} of ${before.size} recorded objects ` +
+        `(more than maxDeletePercent ${settings.maxDeletePercent}%); rerun with --allow-mass-delete if this is intended`;
+    } else if (!dryRun && changes.added.length + changes.changed.length + changes.deleted.length > 0) {
+      result.commit = await commitClusterTree(repo, cluster.id, after, {
+        message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type)),
+        author: config.author,
+        time: o.now ?? new Date(),
+      });
+      o.events?.emit('change.detected', { clusterId: cluster.id, commit: result.commit, ...changes });
+    }
+    result.blobsWritten = stats.written;
+  } catch (e) {
+    result.status = 'failed';
+    result.error = (e as Error).message;
+    o.events?.emit('sync.failed', { clusterId: cluster.id, error: result.error });
+  }
+  result.durationMs = Date.now() - started;
+  o.events?.emit('cluster.sync.completed', { result });
+  return result;
+}
+
+function groupOf(typeName: string): string {
+  const k = typeName.lastIndexOf('.');
+  const g = typeName.slice(0, typeName.lastIndexOf('.', k - 1));
+  return g === 'core' ? '' : g;
+}
+
+function countByType(after: FileMap, changes: { added: string[]; changed: string[]; deleted: string[] }): Record<string, TypeCounts> {
+  const counts: Record<string, TypeCounts> = {};
+  const bump = (path: string, key: keyof TypeCounts) => {
+    const type = path.slice(0, path.indexOf('/'));
+    counts[type] ??= { objects: 0, added: 0, changed: 0, deleted: 0 };
+    counts[type][key]++;
+  };
+  for (const path of after.keys()) bump(path, 'objects');
+  for (const p of changes.added) bump(p, 'added');
+  for (const p of changes.changed) bump(p, 'changed');
+  for (const p of changes.deleted) bump(p, 'deleted');
+  return counts;
+}
+
+/**
+ * Commits the cluster's new subtree on top of the current branch head, replacing only `clusters/<id>`.
+ * If another cluster's sync moved the branch meanwhile, the commit is re-made on the new head.
+ */
+export async function commitClusterTree(
+  repo: Repo, clusterId: string, files: FileMap, c: { message: string; author: { name: string; email: string }; time: Date },
+): Promise<string> {
+  const subtree = await repo.writeTreeFromFiles(files);
+  return repo.exclusive(async () => {
+    const head = await repo.head();
+    const headTree = head ? (await repo.readCommit(head)).tree : undefined;
+    const tree = await repo.replaceSubtree(headTree, clusterPrefix(clusterId), subtree);
+    const commit = await repo.writeCommit({
+      tree,
+      parents: head ? [head] : [],
+      author: { ...c.author, timestamp: Math.floor(c.time.getTime() / 1000), timezoneOffset: 0 },
+      message: c.message,
+    });
+    await repo.updateBranch(head, commit);
+    await repo.checkoutSubtree(clusterPrefix(clusterId));
+    return commit;
+  });
+}

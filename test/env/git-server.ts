@@ -1,0 +1,93 @@
+// A real git smart-HTTP remote for tests: `git http-backend` (the git CLI's own CGI) behind node:http,
+// serving bare repositories under `root`, with token auth (Basic with the token as password, or Bearer).
+import { spawn, execFileSync } from 'node:child_process';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+
+export interface GitServer {
+  url: string; // http://127.0.0.1:PORT
+  repoUrl(name: string): string;
+  createBareRepo(name: string, branch?: string): string;
+  requests: number;
+  close(): Promise<void>;
+}
+
+const backend = execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim() + '/git-http-backend';
+
+function authorized(req: IncomingMessage, token: string): boolean {
+  const header = req.headers.authorization ?? '';
+  if (header.startsWith('Bearer ')) return header.slice(7) === token;
+  if (header.startsWith('Basic ')) {
+    const decoded = Buffer.from(header.slice(6), 'base64').toString('utf8');
+    return decoded.slice(decoded.indexOf(':') + 1) === token;
+  }
+  return false;
+}
+
+function runBackend(req: IncomingMessage, res: ServerResponse, root: string): void {
+  const url = new URL(req.url ?? '/', 'http://localhost');
+  const env: Record<string, string> = {
+    PATH: process.env.PATH ?? '/usr/bin:/bin',
+    GIT_PROJECT_ROOT: root,
+    GIT_HTTP_EXPORT_ALL: '1',
+    GIT_HTTP_MAX_REQUEST_BUFFER: '100M',
+    REMOTE_USER: 'kubetrail-test', // enables receive-pack for authenticated users
+    REQUEST_METHOD: req.method ?? 'GET',
+    PATH_INFO: decodeURIComponent(url.pathname),
+    QUERY_STRING: url.search.slice(1),
+    CONTENT_TYPE: req.headers['content-type'] ?? '',
+  };
+  if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding']);
+  if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
+  const child = spawn(backend, [], { env });
+  req.pipe(child.stdin);
+  let head = Buffer.alloc(0);
+  let headersDone = false;
+  child.stdout.on('data', (chunk: Buffer) => {
+    if (headersDone) return void res.write(chunk);
+    head = Buffer.concat([head, chunk]);
+    const end = head.indexOf('\r\n\r\n');
+    if (end < 0) return;
+    headersDone = true;
+    let status = 200;
+    for (const line of head.subarray(0, end).toString('latin1').split('\r\n')) {
+      const i = line.indexOf(':');
+      const name = line.slice(0, i).trim();
+      const value = line.slice(i + 1).trim();
+      if (name.toLowerCase() === 'status') status = parseInt(value, 10);
+      else res.setHeader(name, value);
+    }
+    res.writeHead(status);
+    res.write(head.subarray(end + 4));
+  });
+  child.stderr.on('data', () => {});
+  child.on('close', () => res.end());
+}
+
+export async function startGitServer(opts: { root: string; token: string }): Promise<GitServer> {
+  mkdirSync(opts.root, { recursive: true });
+  const state = { requests: 0 };
+  const server = createServer((req, res) => {
+    state.requests++;
+    if (!authorized(req, opts.token)) {
+      res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="kubetrail-test"' });
+      return void res.end('unauthorized\n');
+    }
+    runBackend(req, res, opts.root);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  return {
+    url,
+    repoUrl: (name) => `${url}/${name}`,
+    createBareRepo(name, branch = 'main') {
+      const path = join(opts.root, name);
+      execFileSync('git', ['init', '-q', '--bare', '-b', branch, path]);
+      return path;
+    },
+    get requests() { return state.requests; },
+    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+  };
+}

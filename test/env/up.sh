@@ -1,0 +1,91 @@
+#!/usr/bin/env bash
+# Starts a real etcd + kube-apiserver on free loopback ports for tests (and for people).
+#   bash test/env/up.sh DIR    → DIR/kubeconfig (admin, context "testenv"), DIR/env (KEY=value lines)
+# Exits 0 only when the API answers /readyz. Builds the binaries first when the cache is empty.
+set -euo pipefail
+dir=${1:?usage: up.sh DIR}
+here=$(cd "$(dirname "$0")" && pwd)
+mkdir -p "$dir"; dir=$(cd "$dir" && pwd)
+bin=$(bash "$here/build.sh")
+
+free_port() { # a random loopback port that nothing answers on
+  local p
+  for _ in $(seq 1 50); do
+    p=$((20000 + RANDOM % 40000))
+    if ! (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then echo "$p"; return; fi
+  done
+  echo "no free port found" >&2; return 1
+}
+
+pki=$dir/pki; mkdir -p "$pki"
+if [ ! -f "$pki/ca.crt" ]; then
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=kubetrail-testenv-ca" \
+    -keyout "$pki/ca.key" -out "$pki/ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=kube-apiserver" -keyout "$pki/server.key" -out "$pki/server.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost,DNS:kubernetes.default.svc\nextendedKeyUsage=serverAuth\n' > "$pki/server.ext"
+  openssl x509 -req -in "$pki/server.csr" -CA "$pki/ca.crt" -CAkey "$pki/ca.key" -CAcreateserial -days 3650 \
+    -extfile "$pki/server.ext" -out "$pki/server.crt" 2>/dev/null
+  openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
+  openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
+fi
+admin_token=admin-$(openssl rand -hex 16)
+nobody_token=nobody-$(openssl rand -hex 16)
+printf '%s,admin,admin-uid,"system:masters"\n%s,nobody,nobody-uid\n' "$admin_token" "$nobody_token" > "$pki/tokens.csv"
+
+etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
+mkdir -p "$dir/etcd" "$dir/logs"
+"$bin/etcd" --name testenv --data-dir "$dir/etcd" \
+  --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
+  --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
+  --initial-cluster "testenv=http://127.0.0.1:$peer_port" --unsafe-no-fsync --quota-backend-bytes 8589934592 \
+  > "$dir/logs/etcd.log" 2>&1 &
+echo $! > "$dir/etcd.pid"
+
+"$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
+  --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
+  --tls-cert-file "$pki/server.crt" --tls-private-key-file "$pki/server.key" --client-ca-file "$pki/ca.crt" \
+  --token-auth-file "$pki/tokens.csv" --authorization-mode RBAC \
+  --service-account-issuer "https://127.0.0.1:$api_port" --service-account-key-file "$pki/sa.pub" \
+  --service-account-signing-key-file "$pki/sa.key" --api-audiences "https://127.0.0.1:$api_port" \
+  --service-cluster-ip-range 10.0.0.0/24 --disable-admission-plugins ServiceAccount \
+  --cert-dir "$dir/certs" --enable-priority-and-fairness=false \
+  > "$dir/logs/kube-apiserver.log" 2>&1 &
+echo $! > "$dir/kube-apiserver.pid"
+
+url=https://127.0.0.1:$api_port
+for i in $(seq 1 120); do
+  if curl -sf --cacert "$pki/ca.crt" -H "Authorization: Bearer $admin_token" "$url/readyz" >/dev/null 2>&1; then break; fi
+  if ! kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null || ! kill -0 "$(cat "$dir/etcd.pid")" 2>/dev/null; then
+    echo "testenv: a process died; last log lines:" >&2; tail -n 20 "$dir/logs/"*.log >&2; exit 1
+  fi
+  [ "$i" = 120 ] && { echo "testenv: /readyz did not answer in 60s" >&2; tail -n 20 "$dir/logs/kube-apiserver.log" >&2; exit 1; }
+  sleep 0.5
+done
+
+cat > "$dir/kubeconfig" <<KC
+apiVersion: v1
+kind: Config
+clusters:
+- name: testenv
+  cluster:
+    server: $url
+    certificate-authority-data: $(base64 -w0 "$pki/ca.crt")
+users:
+- name: admin
+  user:
+    token: $admin_token
+contexts:
+- name: testenv
+  context: {cluster: testenv, user: admin}
+current-context: testenv
+KC
+cat > "$dir/env" <<ENV
+KUBECONFIG=$dir/kubeconfig
+APISERVER_URL=$url
+ADMIN_TOKEN=$admin_token
+NOBODY_TOKEN=$nobody_token
+CA_FILE=$pki/ca.crt
+CA_KEY_FILE=$pki/ca.key
+ETCD_URL=http://127.0.0.1:$etcd_port
+ENV
+echo "testenv: kube-apiserver ready at $url (kubeconfig: $dir/kubeconfig)" >&2
