@@ -33,13 +33,14 @@ Options:
   --dry-run              print what would change, write nothing
   --allow-mass-delete    commit even if more than maxDeletePercent of the objects would be deleted
   --json                 print results as JSON
+  --lock-wait SECONDS    how long to wait for another run on the same repository (default 60)
 
 Exit codes: 0 complete, 3 partial (some types could not be listed), 1 error, 2 usage.`;
 
 const OPTIONS = {
   config: { type: 'string' }, repo: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' },
   'cluster-id': { type: 'string' }, 'include-secrets': { type: 'boolean' }, cluster: { type: 'string', multiple: true },
-  'dry-run': { type: 'boolean' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
+  'dry-run': { type: 'boolean' }, 'lock-wait': { type: 'string' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
 
@@ -62,8 +63,8 @@ function printSummary(results: SyncResult[]): void {
     for (const f of r.failedTypes) console.log(`  failed: ${f.type}: ${f.reason}`);
     const rows = Object.entries(r.types).filter(([, c]) => c.added + c.changed + c.deleted > 0);
     if (rows.length) {
-      console.log(`  ${pad('TYPE', 48)} ${pad('OBJECTS', 8)} ${pad('+', 6)} ${pad('~', 6)} -`);
-      for (const [type, c] of rows) console.log(`  ${pad(type, 48)} ${pad(c.objects, 8)} ${pad(c.added, 6)} ${pad(c.changed, 6)} ${c.deleted}`);
+      console.log(`  ${pad('TYPE', 56)} ${pad('OBJECTS', 8)} ${pad('+', 6)} ${pad('~', 6)} -`);
+      for (const [type, c] of rows) console.log(`  ${pad(type, 56)} ${pad(c.objects, 8)} ${pad(c.added, 6)} ${pad(c.changed, 6)} ${c.deleted}`);
     }
     if (r.dryRun) {
       for (const [mark, list] of [['+', r.changes.added], ['~', r.changes.changed], ['-', r.changes.deleted]] as const) {
@@ -76,8 +77,12 @@ function printSummary(results: SyncResult[]): void {
 async function sync(v: Values): Promise<number> {
   const config = loadConfig(configFlags(v));
   const tty = process.stderr.isTTY && !v.json;
+  const lockWait = Number(v['lock-wait'] ?? 60);
+  if (!Number.isFinite(lockWait) || lockWait < 0) throw new UsageError('--lock-wait must be a number of seconds');
+  const unknown = v.cluster?.filter((id) => !config.clusters.some((c) => c.id === id));
+  if (unknown?.length) throw new UsageError(`unknown cluster ${unknown.join(', ')} (configured: ${config.clusters.map((c) => c.id).join(', ')})`);
   const results = await syncClusters(config, {
-    clusterIds: v.cluster, dryRun: v['dry-run'], allowMassDelete: v['allow-mass-delete'],
+    clusterIds: v.cluster, dryRun: v['dry-run'], allowMassDelete: v['allow-mass-delete'], lockWaitMs: lockWait * 1000,
     onTypeDone: tty ? (id, type, _c, error) => process.stderr.write(`${id} ${type}${error ? ` FAILED: ${error}` : ''}\n`) : undefined,
   });
   if (v.json) {

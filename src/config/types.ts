@@ -21,6 +21,7 @@ export interface DefaultIgnores {
   leases: boolean;
   endpoints: boolean; // Endpoints and EndpointSlices
   metrics: boolean; // metrics.k8s.io
+  componentStatuses: boolean; // core.v1.ComponentStatus: deprecated health probes, not configuration
   ownedObjects: boolean; // objects with a controller ownerReference
 }
 

@@ -14,6 +14,7 @@ const DEFAULT_IGNORES: { key: keyof DiscoverySettings['defaultIgnores']; pattern
   { key: 'leases', patterns: ['coordination.k8s.io.*.Lease'] },
   { key: 'endpoints', patterns: ['core.v1.Endpoints', 'discovery.k8s.io.*.EndpointSlice'] },
   { key: 'metrics', patterns: ['metrics.k8s.io.*'] },
+  { key: 'componentStatuses', patterns: ['core.v1.ComponentStatus'] },
 ];
 
 // Types that only describe a request (TokenReview, SubjectAccessReview…) cannot be listed and never reach here.

@@ -128,7 +128,8 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     result.blobsWritten = stats.written;
   } catch (e) {
     result.status = 'failed';
-    result.error = (e as Error).message;
+    const message = (e as Error).message;
+    result.error = message.startsWith(`cluster ${cluster.id}:`) ? message : `cluster ${cluster.id}: ${message}`;
     o.events?.emit('sync.failed', { clusterId: cluster.id, error: result.error });
   }
   result.durationMs = Date.now() - started;

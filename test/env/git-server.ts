@@ -5,12 +5,12 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface GitServer {
   url: string; // http://127.0.0.1:PORT
   repoUrl(name: string): string;
   createBareRepo(name: string, branch?: string): string;
-  requests: number;
   close(): Promise<void>;
 }
 
@@ -66,19 +66,30 @@ function runBackend(req: IncomingMessage, res: ServerResponse, root: string): vo
   child.on('close', () => res.end());
 }
 
-export async function startGitServer(opts: { root: string; token: string }): Promise<GitServer> {
-  mkdirSync(opts.root, { recursive: true });
-  const state = { requests: 0 };
+/** Serves until killed; prints its URL as the first line on stdout. */
+export async function serveGit(root: string, token: string): Promise<void> {
+  mkdirSync(root, { recursive: true });
   const server = createServer((req, res) => {
-    state.requests++;
-    if (!authorized(req, opts.token)) {
+    if (!authorized(req, token)) {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="kubetrail-test"' });
       return void res.end('unauthorized\n');
     }
-    runBackend(req, res, opts.root);
+    runBackend(req, res, root);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  console.log(`http://127.0.0.1:${(server.address() as AddressInfo).port}`);
+}
+
+/**
+ * Starts the server in a child process, so tests may call the git CLI synchronously without blocking it.
+ * By hand: `node test/env/git-server.ts ROOT TOKEN`.
+ */
+export async function startGitServer(opts: { root: string; token: string }): Promise<GitServer> {
+  const child = spawn(process.execPath, [fileURLToPath(import.meta.url), opts.root, opts.token], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    child.stdout.once('data', (d: Buffer) => resolve(d.toString().trim()));
+    child.once('exit', (code) => reject(new Error(`git server exited with ${code}`)));
+  });
   return {
     url,
     repoUrl: (name) => `${url}/${name}`,
@@ -87,7 +98,18 @@ export async function startGitServer(opts: { root: string; token: string }): Pro
       execFileSync('git', ['init', '-q', '--bare', '-b', branch, path]);
       return path;
     },
-    get requests() { return state.requests; },
-    close: () => new Promise<void>((resolve) => { server.closeAllConnections(); server.close(() => resolve()); }),
+    close: () => new Promise<void>((resolve) => {
+      child.once('exit', () => resolve());
+      child.kill();
+    }),
   };
+}
+
+if (process.argv[1] === fileURLToPath(import.meta.url)) {
+  const [root, token] = process.argv.slice(2);
+  if (!root || !token) {
+    console.error('usage: node test/env/git-server.ts ROOT TOKEN');
+    process.exit(2);
+  }
+  await serveGit(root, token);
 }

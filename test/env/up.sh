@@ -48,11 +48,12 @@ echo $! > "$dir/etcd.pid"
   --service-account-issuer "https://127.0.0.1:$api_port" --service-account-key-file "$pki/sa.pub" \
   --service-account-signing-key-file "$pki/sa.key" --api-audiences "https://127.0.0.1:$api_port" \
   --service-cluster-ip-range 10.0.0.0/24 --disable-admission-plugins ServiceAccount \
-  --cert-dir "$dir/certs" --enable-priority-and-fairness=false \
+  --cert-dir "$dir/certs" --enable-priority-and-fairness=false --endpoint-reconciler-type none \
   > "$dir/logs/kube-apiserver.log" 2>&1 &
 echo $! > "$dir/kube-apiserver.pid"
 
 url=https://127.0.0.1:$api_port
+trap 'bash "$here/down.sh" "$dir"' ERR
 for i in $(seq 1 120); do
   if curl -sf --cacert "$pki/ca.crt" -H "Authorization: Bearer $admin_token" "$url/readyz" >/dev/null 2>&1; then break; fi
   if ! kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null || ! kill -0 "$(cat "$dir/etcd.pid")" 2>/dev/null; then
