@@ -59,7 +59,7 @@ export function compileTypePattern(source: string): TypePattern {
   if (segments.length > 0 && (VERSION.test(segments.at(-1)!) || segments.at(-1) === '*')) version = segments.pop()!;
   const group = segments.join('.');
   const [g, v, k] = [glob(group), glob(version), glob(kind)];
-  return { source, matches: (t) => g(t.group) && v(t.version) && k(t.kind) };
+  return { source, matches: (t) => g(t.group || 'core') && v(t.version) && k(t.kind) }; // the core group is '' in the API
 }
 
 export function matchesAny(patterns: TypePattern[], type: TypeName): TypePattern | undefined {

@@ -36,6 +36,11 @@ describe('type patterns', () => {
     expect(matched('*.v1.{Secret,Event}')).toEqual(['core.v1.Event', 'events.k8s.io.v1.Event', 'core.v1.Secret']);
   });
 
+  it('names the core group "core", as the API calls it ""', () => {
+    expect(compileTypePattern('core.v1.*').matches({ group: '', version: 'v1', kind: 'Pod' })).toBe(true);
+    expect(compileTypePattern('apps.*').matches({ group: '', version: 'v1', kind: 'Pod' })).toBe(false);
+  });
+
   it('rejects patterns that cannot be what the user meant, saying why', () => {
     expect(() => compileTypePattern('apps/v1')).toThrow(/character "\/"/);
     expect(() => compileTypePattern('apps.[v1')).toThrow(/unclosed "\["/);
