@@ -19,7 +19,7 @@ export interface DiscoverySettings {
 export interface DefaultIgnores {
   events: boolean;
   leases: boolean;
-  endpoints: boolean; // Endpoints and EndpointSlices
+  endpoints: boolean; // Endpoints, EndpointSlices and IPAddresses (derived from Services)
   metrics: boolean; // metrics.k8s.io
   componentStatuses: boolean; // core.v1.ComponentStatus: deprecated health probes, not configuration
   ownedObjects: boolean; // objects with a controller ownerReference

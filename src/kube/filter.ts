@@ -12,7 +12,8 @@ export interface TypeSelection {
 const DEFAULT_IGNORES: { key: keyof DiscoverySettings['defaultIgnores']; patterns: string[] }[] = [
   { key: 'events', patterns: ['core.v1.Event', 'events.k8s.io.*.Event'] },
   { key: 'leases', patterns: ['coordination.k8s.io.*.Lease'] },
-  { key: 'endpoints', patterns: ['core.v1.Endpoints', 'discovery.k8s.io.*.EndpointSlice'] },
+  // Service-derived networking state: endpoints and the apiserver's ClusterIP allocation records.
+  { key: 'endpoints', patterns: ['core.v1.Endpoints', 'discovery.k8s.io.*.EndpointSlice', 'networking.k8s.io.*.IPAddress'] },
   { key: 'metrics', patterns: ['metrics.k8s.io.*'] },
   { key: 'componentStatuses', patterns: ['core.v1.ComponentStatus'] },
 ];
