@@ -1,6 +1,6 @@
 // Helpers for e2e tests: the real apiserver started by globalSetup, kubectl, the git CLI, and the kubetrail CLI
 // under Node or (with KUBETRAIL_TEST_RUNTIME=deno) under Deno.
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -45,4 +45,12 @@ export function runCli(args: string[], opts: { env?: Record<string, string | und
       resolve({ code: error ? (typeof error.code === 'number' ? error.code : 1) : 0, stdout, stderr });
     });
   });
+}
+
+/** Starts `kubetrail` without waiting, for tests that signal or kill it. */
+export function spawnCli(args: string[], opts: { env?: Record<string, string | undefined> } = {}) {
+  const cli = join(root, 'src/cli.ts');
+  const [cmd, prefix] = runtime === 'deno' ? ['deno', ['run', '-A', '--quiet', cli]] : [process.execPath, [cli]];
+  const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env } as Record<string, string>;
+  return spawn(cmd, [...prefix, ...args], { env, stdio: ['ignore', 'pipe', 'pipe'] });
 }
