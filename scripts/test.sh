@@ -3,7 +3,7 @@
 # Ends with one line "N passed, N failed".
 set -uo pipefail
 cd "$(dirname "$0")/.."
-export PATH="$(bash scripts/tools.sh):$PATH"
+export PATH="$(bash scripts/ensure.sh):$PATH"
 out=$(mktemp -d)
 status=0
 echo "== typecheck (tsc --noEmit)"
