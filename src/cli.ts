@@ -8,6 +8,8 @@ import { resolveAccess } from './kube/access.ts';
 import { createKubeClient } from './kube/client.ts';
 import { discoverTypes, crdDefinedTypes } from './kube/discovery.ts';
 import { selectTypes } from './kube/filter.ts';
+import { createLog } from './log.ts';
+import { startApi, untilSignal } from './serve.ts';
 import { exitCodeFor, syncClusters } from './sync/run.ts';
 import type { SyncResult } from './sync/result.ts';
 
@@ -18,6 +20,7 @@ const HELP = `kubetrail ${VERSION} — Kubernetes cluster state as git history
 Usage:
   kubetrail sync   [options]   snapshot clusters into the git repository (commit only when something changed)
   kubetrail types  [options]   list the resource types a sync would read, and why others are left out
+  kubetrail serve  [options]   HTTP API over the repository (sync triggers need $KUBETRAIL_API_TOKEN)
   kubetrail --version | --help
 
 Options:
@@ -34,6 +37,8 @@ Options:
   --allow-mass-delete    commit even if more than maxDeletePercent of the objects would be deleted
   --json                 print results as JSON
   --lock-wait SECONDS    how long to wait for another run on the same repository (default 60)
+  serve:
+  --port N               HTTP port (default 8080, or api.port)
 
 Exit codes: 0 complete, 3 partial (some types could not be listed), 1 error, 2 usage.`;
 
@@ -41,7 +46,7 @@ const OPTIONS = {
   config: { type: 'string' }, repo: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' },
   'cluster-id': { type: 'string' }, 'include-secrets': { type: 'boolean' }, cluster: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' }, 'lock-wait': { type: 'string' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
+  port: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -121,6 +126,18 @@ async function types(v: Values): Promise<number> {
   return out.some((c) => c.failedGroups.length > 0) ? 3 : 0;
 }
 
+async function serve(v: Values): Promise<number> {
+  const config = loadConfig(configFlags(v));
+  const port = v.port === undefined ? undefined : Number(v.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port must be 0-65535');
+  const log = createLog();
+  const service = await startApi(config, { port, log });
+  const signal = await untilSignal();
+  log({ msg: 'stopping', signal });
+  await service.stop();
+  return 0;
+}
+
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -136,6 +153,7 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'sync': return sync(v);
     case 'types': return types(v);
+    case 'serve': return serve(v);
     default: throw new UsageError(`unknown command "${command}" (try --help)`);
   }
 }

@@ -1,0 +1,190 @@
+// The HTTP API: routes only translate HTTP ⇄ library calls. Every error is JSON {error: {code, message}}.
+import { createHash, timingSafeEqual } from 'node:crypto';
+import { Hono, type Context } from 'hono';
+import { HistoryError } from '../history/reader.ts';
+import { SyncInProgressError, type Kubetrail } from '../kubetrail.ts';
+import { CLUSTER_SCOPED_DIR } from '../snapshot/path.ts';
+import type { SyncResult } from '../sync/result.ts';
+import type { Log } from '../log.ts';
+import { Metrics } from './metrics.ts';
+
+export interface AppDeps {
+  kubetrail: Kubetrail;
+  /** Bearer token that may trigger syncs; without one, triggering is disabled. */
+  triggerToken?: string;
+  /** Bearer token required for reads, when set. */
+  readToken?: string;
+  metrics?: Metrics;
+  log?: Log;
+}
+
+class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+const TYPE = /^[A-Za-z0-9][A-Za-z0-9.-]*\.v[0-9]+[a-z0-9]*\.[A-Za-z][A-Za-z0-9]*$/;
+const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+const CLUSTER = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function tokenMatches(header: string | undefined, token: string): boolean {
+  const given = header?.startsWith('Bearer ') ? header.slice(7) : '';
+  const digest = (s: string) => createHash('sha256').update(s).digest();
+  return timingSafeEqual(digest(given), digest(token));
+}
+
+function intParam(c: Context, name: string, def: number, min: number, max: number): number {
+  const raw = c.req.query(name);
+  if (raw === undefined || raw === '') return def;
+  if (!/^\d+$/.test(raw) || Number(raw) < min || Number(raw) > max) {
+    throw new ApiError(400, `bad_${name}`, `${name} must be a whole number from ${min} to ${max}, got "${raw}"`);
+  }
+  return Number(raw);
+}
+
+function clusterParam(c: Context, kt: Kubetrail, raw = c.req.param('id')): string {
+  if (!raw || !CLUSTER.test(raw)) throw new ApiError(400, 'bad_cluster', 'cluster id must be a DNS label');
+  kt.getCluster(raw); // 404 when unknown
+  return raw;
+}
+
+/** Path segments are checked before they come near a tree lookup: nothing can reach outside the cluster's subtree. */
+function objectParams(c: Context, kt: Kubetrail) {
+  const clusterId = clusterParam(c, kt);
+  const { type, namespace, name } = c.req.param() as Record<string, string>;
+  if (!TYPE.test(type)) throw new ApiError(400, 'bad_type', `"${type}" is not a type name like apps.v1.Deployment`);
+  if (namespace !== CLUSTER_SCOPED_DIR && !NAMESPACE.test(namespace)) throw new ApiError(400, 'bad_namespace', `"${namespace}" is not a namespace (use ${CLUSTER_SCOPED_DIR} for cluster-scoped objects)`);
+  if (!name || name === '.' || name === '..' || /[/\\\0]/.test(name) || name.length > 253) throw new ApiError(400, 'bad_name', 'invalid object name');
+  return { clusterId, type, namespace: namespace === CLUSTER_SCOPED_DIR ? undefined : namespace, name };
+}
+
+const optionalType = (c: Context) => {
+  const type = c.req.query('type') || undefined;
+  if (type && !TYPE.test(type)) throw new ApiError(400, 'bad_type', `"${type}" is not a type name like apps.v1.Deployment`);
+  return type;
+};
+const optionalNamespace = (c: Context) => {
+  const ns = c.req.query('namespace') || undefined;
+  if (ns && ns !== CLUSTER_SCOPED_DIR && !NAMESPACE.test(ns)) throw new ApiError(400, 'bad_namespace', `"${ns}" is not a namespace`);
+  return ns === CLUSTER_SCOPED_DIR ? undefined : ns;
+};
+
+const summary = ({ changes: _changes, ...r }: SyncResult) => r;
+
+export function createApp(deps: AppDeps): Hono {
+  const kt = deps.kubetrail;
+  const metrics = deps.metrics ?? new Metrics();
+  const app = new Hono();
+
+  app.use('*', async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = c.req.routePath || 'unmatched';
+    metrics.recordRequest(c.req.method, route, c.res.status, (performance.now() - started) / 1000);
+  });
+
+  app.use('/api/*', async (c, next) => {
+    if (deps.readToken && c.req.method === 'GET' && !tokenMatches(c.req.header('authorization'), deps.readToken)) {
+      throw new ApiError(401, 'unauthorized', 'a bearer token is required to read');
+    }
+    await next();
+  });
+
+  const requireTrigger = (c: Context) => {
+    if (!deps.triggerToken) throw new ApiError(403, 'sync_disabled', 'triggering syncs is disabled: set KUBETRAIL_API_TOKEN');
+    if (!tokenMatches(c.req.header('authorization'), deps.triggerToken)) throw new ApiError(401, 'unauthorized', 'Authorization: Bearer <token> is required');
+  };
+
+  app.get('/healthz', (c) => c.json({ status: 'ok' }));
+  app.get('/readyz', async (c) => {
+    try {
+      await kt.repo.head();
+    } catch (e) {
+      return c.json({ status: 'not ready', reason: `repository not readable: ${(e as Error).message}` }, 503);
+    }
+    const failed = kt.config.clusters.map((cl) => kt.lastResult(cl.id)).filter((r) => r?.result.status === 'failed');
+    if (failed.length) return c.json({ status: 'not ready', reason: `last sync failed: ${failed.map((f) => f!.result.clusterId).join(', ')}` }, 503);
+    return c.json({ status: 'ready' });
+  });
+  app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4' }));
+
+  app.get('/api/v1/clusters', async (c) => c.json({ clusters: await kt.getClusters() }));
+  app.get('/api/v1/clusters/:id', async (c) => {
+    const id = clusterParam(c, kt);
+    return c.json((await kt.getClusters()).find((x) => x.id === id));
+  });
+  app.get('/api/v1/clusters/:id/types', async (c) => {
+    const id = clusterParam(c, kt);
+    if (c.req.query('live') === 'true') {
+      const d = await kt.discoverResourceTypes(id);
+      return c.json({
+        selected: d.selected.map((t) => ({ type: t.name, namespaced: t.namespaced })),
+        excluded: d.excluded.map((e) => ({ type: e.type.name, reason: e.reason })),
+        failedGroups: d.failedGroups,
+      });
+    }
+    return c.json(await kt.history.typeCounts(id, c.req.query('at') || undefined));
+  });
+
+  app.get('/api/v1/clusters/:id/objects', async (c) => {
+    const clusterId = clusterParam(c, kt);
+    return c.json(await kt.getSnapshots({
+      clusterId, type: optionalType(c), namespace: optionalNamespace(c), search: c.req.query('search') || undefined,
+      at: c.req.query('at') || undefined, page: intParam(c, 'page', 1, 1, 1_000_000), limit: intParam(c, 'limit', 50, 1, 500),
+    }));
+  });
+  app.get('/api/v1/clusters/:id/objects/:type/:namespace/:name', async (c) => {
+    const obj = await kt.getObject({ ...objectParams(c, kt), at: c.req.query('at') || undefined });
+    if ((c.req.header('accept') ?? '').includes('application/yaml')) {
+      return c.body(obj.yaml, 200, { 'Content-Type': 'application/yaml; charset=utf-8', 'X-Kubetrail-Commit': obj.commit });
+    }
+    return c.json({ commit: obj.commit, path: obj.path, object: obj.object });
+  });
+  app.get('/api/v1/clusters/:id/objects/:type/:namespace/:name/versions', async (c) => {
+    const ref = objectParams(c, kt);
+    const versions = await kt.getVersions({ ...ref, limit: intParam(c, 'limit', 100, 1, 10_000) });
+    if (versions.length === 0) throw new ApiError(404, 'object_not_found', `no history for ${ref.type} ${ref.name}`);
+    return c.json({ versions });
+  });
+  app.get('/api/v1/clusters/:id/objects/:type/:namespace/:name/diff', async (c) => {
+    const ref = objectParams(c, kt);
+    const from = c.req.query('from');
+    if (!from) throw new ApiError(400, 'bad_from', 'from (a commit id or ISO time) is required');
+    return c.json(await kt.diffObject({ ...ref, from, to: c.req.query('to') || undefined }));
+  });
+
+  app.get('/api/v1/changes', async (c) => {
+    const cluster = c.req.query('cluster') || undefined;
+    if (cluster) clusterParam(c, kt, cluster);
+    return c.json(await kt.getChanges({
+      clusterId: cluster, since: c.req.query('since') || undefined, until: c.req.query('until') || undefined,
+      type: optionalType(c), namespace: optionalNamespace(c), limit: intParam(c, 'limit', 20, 1, 500), cursor: c.req.query('cursor') || undefined,
+    }));
+  });
+
+  app.post('/api/v1/clusters/:id/sync', async (c) => {
+    requireTrigger(c);
+    const id = clusterParam(c, kt);
+    return c.json(summary(await kt.syncCluster(id, { dryRun: c.req.query('dryRun') === 'true' })));
+  });
+  app.post('/api/v1/sync', async (c) => {
+    requireTrigger(c);
+    return c.json({ results: (await kt.syncAllClusters({ dryRun: c.req.query('dryRun') === 'true' })).map(summary) });
+  });
+
+  app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
+  app.onError((err, c) => {
+    if (err instanceof ApiError || err instanceof HistoryError) {
+      return c.json({ error: { code: err.code, message: err.message } }, err.status as 400);
+    }
+    if (err instanceof SyncInProgressError) return c.json({ error: { code: 'sync_in_progress', message: err.message } }, 409);
+    deps.log?.({ level: 'error', msg: 'request failed', path: c.req.path, error: String(err?.stack ?? err) });
+    return c.json({ error: { code: 'internal', message: 'internal error' } }, 500);
+  });
+  return app;
+}

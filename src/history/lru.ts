@@ -1,0 +1,34 @@
+/** A bounded cache for immutable values (git objects by id): least recently used entries go first. */
+export class Lru<K, V> {
+  private readonly map = new Map<K, { value: V; weight: number }>();
+  private total = 0;
+  private readonly maxWeight: number;
+  constructor(maxWeight: number) {
+    this.maxWeight = maxWeight;
+  }
+
+  get(key: K): V | undefined {
+    const hit = this.map.get(key);
+    if (!hit) return undefined;
+    this.map.delete(key);
+    this.map.set(key, hit);
+    return hit.value;
+  }
+
+  set(key: K, value: V, weight = 1): void {
+    const old = this.map.get(key);
+    if (old) this.total -= old.weight;
+    this.map.delete(key);
+    this.map.set(key, { value, weight });
+    this.total += weight;
+    for (const [k, v] of this.map) {
+      if (this.total <= this.maxWeight) break;
+      this.map.delete(k);
+      this.total -= v.weight;
+    }
+  }
+
+  get size(): number {
+    return this.map.size;
+  }
+}

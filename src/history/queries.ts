@@ -1,0 +1,179 @@
+// Questions users ask of the history, answered from git: current objects, one object, its versions, changes, diffs.
+import { parse } from 'yaml';
+import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, parseObjectPath } from '../snapshot/path.ts';
+import { diffObjects, type ObjectDiff } from './diff.ts';
+import { Lru } from './lru.ts';
+import { GitReader, HistoryError, type PathChange } from './reader.ts';
+
+export interface ObjectRef { clusterId: string; type: string; namespace?: string; name: string }
+
+export interface Version { commit: string; time: string; kind: 'added' | 'changed' | 'deleted'; subject: string }
+
+export interface ObjectChange {
+  clusterId: string; type: string; namespace?: string; name: string; path: string;
+  kind: PathChange['kind']; diff: ObjectDiff;
+}
+
+export interface CommitChanges { commit: string; time: string; subject: string; objects: ObjectChange[] }
+
+const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
+const subjectOf = (message: string) => message.split('\n')[0];
+const nsDir = (namespace?: string) => namespace || CLUSTER_SCOPED_DIR;
+
+export function objectFilePath(ref: ObjectRef): string {
+  return `${clusterPrefix(ref.clusterId)}/${ref.type}/${nsDir(ref.namespace)}/${fileNameFor(ref.name)}`;
+}
+
+export class History {
+  readonly reader: GitReader;
+  private readonly changeCache = new Lru<string, ObjectChange[]>(20_000); // by commit id + prefix: immutable
+  constructor(reader: GitReader) {
+    this.reader = reader;
+  }
+
+  private async treeAt(at?: string): Promise<{ commit?: string; tree?: string }> {
+    const commit = await this.reader.resolve(at);
+    return { commit, tree: commit ? (await this.reader.commit(commit)).tree : undefined };
+  }
+
+  /** Current objects (or as of `at`), filtered and paginated; each item carries the parsed object. */
+  async getSnapshots(q: { clusterId: string; type?: string; namespace?: string; search?: string; at?: string; page?: number; limit?: number }) {
+    const page = q.page ?? 1;
+    const limit = q.limit ?? 50;
+    const { commit, tree } = await this.treeAt(q.at);
+    const matches: { type: string; namespace?: string; file: string; blob: string; path: string }[] = [];
+    const clusterTree = tree && await this.reader.lookup(tree, clusterPrefix(q.clusterId));
+    if (clusterTree) {
+      for (const [type, t] of await this.reader.tree(clusterTree)) {
+        if (q.type && type !== q.type) continue;
+        for (const [ns, n] of await this.reader.tree(t.oid)) {
+          if (q.namespace && ns !== nsDir(q.namespace)) continue;
+          for (const [file, f] of await this.reader.tree(n.oid)) {
+            if (q.search && !file.toLowerCase().includes(q.search.toLowerCase())) continue;
+            matches.push({ type, namespace: ns === CLUSTER_SCOPED_DIR ? undefined : ns, file, blob: f.oid,
+              path: `${clusterPrefix(q.clusterId)}/${type}/${ns}/${file}` });
+          }
+        }
+      }
+    }
+    const items = await Promise.all(matches.slice((page - 1) * limit, page * limit).map(async (m) => {
+      const object = parse(await this.reader.blobText(m.blob)) as { metadata?: { name?: string } };
+      return { type: m.type, namespace: m.namespace, name: object?.metadata?.name ?? m.file.replace(/\.yaml$/, ''), path: m.path, blob: m.blob, object };
+    }));
+    return { commit, total: matches.length, page, limit, items };
+  }
+
+  /** The types recorded for a cluster with their object counts, from tree sizes alone. */
+  async typeCounts(clusterId: string, at?: string) {
+    const { commit, tree } = await this.treeAt(at);
+    const clusterTree = tree && await this.reader.lookup(tree, clusterPrefix(clusterId));
+    const types: { type: string; objects: number }[] = [];
+    for (const [type, t] of clusterTree ? await this.reader.tree(clusterTree) : []) {
+      let objects = 0;
+      for (const ns of (await this.reader.tree(t.oid)).values()) objects += (await this.reader.tree(ns.oid)).size;
+      types.push({ type, objects });
+    }
+    return { commit, types };
+  }
+
+  /** One object as stored at `at` (default: now): its YAML text and parsed value. */
+  async getObject(ref: ObjectRef & { at?: string }) {
+    const { commit, tree } = await this.treeAt(ref.at);
+    const path = objectFilePath(ref);
+    const blob = tree && await this.reader.lookup(tree, path);
+    if (!commit || !blob) throw new HistoryError(404, 'object_not_found', `no ${ref.type} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} in cluster ${ref.clusterId}${ref.at ? ` at ${ref.at}` : ''}`);
+    const yaml = await this.reader.blobText(blob);
+    return { commit, path, blob, yaml, object: parse(yaml) as unknown };
+  }
+
+  /** The commits that changed this object, newest first. Walks first-parent history comparing only its path. */
+  async getVersions(ref: ObjectRef & { limit?: number }): Promise<Version[]> {
+    const path = objectFilePath(ref);
+    const versions: Version[] = [];
+    let newer: { commit: string; time: number; subject: string; blob?: string } | undefined;
+    for await (const c of this.reader.commitsFrom()) {
+      const blob = await this.reader.lookup(c.tree, path);
+      if (newer && newer.blob !== blob) {
+        versions.push({ commit: newer.commit, time: iso(newer.time), subject: newer.subject,
+          kind: !blob ? 'added' : !newer.blob ? 'deleted' : 'changed' });
+        if (versions.length >= (ref.limit ?? 100)) return versions;
+      }
+      newer = { commit: c.oid, time: c.author.timestamp, subject: subjectOf(c.message), blob };
+    }
+    if (newer?.blob) versions.push({ commit: newer.commit, time: iso(newer.time), subject: newer.subject, kind: 'added' });
+    return versions.slice(0, ref.limit ?? 100);
+  }
+
+  /** The objects one commit changed under `prefix`, each with its field-level diff (cached: commits never change). */
+  async commitChanges(commit: string, prefix: string): Promise<ObjectChange[]> {
+    const key = `${commit}:${prefix}`;
+    const cached = this.changeCache.get(key);
+    if (cached) return cached;
+    const c = await this.reader.commit(commit);
+    const parentTree = c.parents[0] ? (await this.reader.commit(c.parents[0])).tree : undefined;
+    const changes: ObjectChange[] = [];
+    for (const p of await this.reader.diffTrees(parentTree, c.tree, prefix)) {
+      const loc = parseObjectPath(p.path);
+      if (!loc) continue;
+      const [before, after] = await Promise.all([p.from, p.to].map(async (b) => (b ? parse(await this.reader.blobText(b)) : undefined)));
+      const name = ((after ?? before) as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? loc.file.replace(/\.yaml$/, '');
+      changes.push({ clusterId: loc.clusterId, type: loc.type, namespace: loc.namespace, name, path: p.path, kind: p.kind, diff: diffObjects(before, after) });
+    }
+    this.changeCache.set(key, changes, changes.length + 1);
+    return changes;
+  }
+
+  /** Commits with changes, newest first, with field-level diffs; `cursor` continues where the last page stopped. */
+  async getChanges(q: { clusterId?: string; since?: string; until?: string; type?: string; namespace?: string; limit?: number; cursor?: string }) {
+    const since = q.since ? parseTime(q.since, 'since') : undefined;
+    const until = q.until ? parseTime(q.until, 'until') : undefined;
+    const limit = q.limit ?? 20;
+    let prefix = 'clusters';
+    if (q.clusterId) {
+      prefix = clusterPrefix(q.clusterId);
+      if (q.type) prefix += `/${q.type}${q.namespace ? `/${nsDir(q.namespace)}` : ''}`;
+    }
+    if (q.cursor && !/^[0-9a-f]{40}$/.test(q.cursor)) throw new HistoryError(400, 'bad_cursor', 'cursor must be a commit id from nextCursor');
+    const commits: CommitChanges[] = [];
+    for await (const c of this.reader.commitsFrom(q.cursor)) {
+      const time = c.author.timestamp * 1000;
+      if (commits.length >= limit) return { changes: commits, nextCursor: c.oid };
+      if (until !== undefined && time > until) continue;
+      if (since !== undefined && time < since) break;
+      let objects = await this.commitChanges(c.oid, prefix);
+      if (!q.clusterId && (q.type || q.namespace)) {
+        objects = objects.filter((o) => (!q.type || o.type === q.type) && (!q.namespace || o.namespace === q.namespace));
+      }
+      if (objects.length) commits.push({ commit: c.oid, time: iso(c.author.timestamp), subject: subjectOf(c.message), objects });
+    }
+    return { changes: commits, nextCursor: undefined };
+  }
+
+  /** The field-level diff of one object between two commits or times (`to` defaults to now). */
+  async diffObject(ref: ObjectRef & { from: string; to?: string }) {
+    const path = objectFilePath(ref);
+    const [from, to] = await Promise.all([this.treeAt(ref.from), this.treeAt(ref.to)]);
+    const [a, b] = await Promise.all([from.tree, to.tree].map(async (t) => {
+      const blob = t && await this.reader.lookup(t, path);
+      return blob ? parse(await this.reader.blobText(blob)) : undefined;
+    }));
+    if (a === undefined && b === undefined) throw new HistoryError(404, 'object_not_found', `no ${ref.type} ${ref.name} at either point`);
+    return { from: from.commit, to: to.commit, path, diff: diffObjects(a, b) };
+  }
+
+  /** The newest commit that recorded this cluster (by its Kubetrail-Cluster trailer), walking at most `max` commits. */
+  async lastClusterCommit(clusterId: string, max = 10_000) {
+    let n = 0;
+    for await (const c of this.reader.commitsFrom()) {
+      if (c.message.includes(`\nKubetrail-Cluster: ${clusterId}\n`)) return { commit: c.oid, time: iso(c.author.timestamp), subject: subjectOf(c.message) };
+      if (++n >= max) break;
+    }
+    return undefined;
+  }
+}
+
+function parseTime(value: string, field: string): number {
+  const t = Date.parse(value);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) throw new HistoryError(400, `bad_${field}`, `${field} must be an ISO time, got "${value}"`);
+  return t;
+}

@@ -1,0 +1,120 @@
+// Reads history straight from the repository. Git objects never change, so trees, commits and per-commit
+// results are cached by id in bounded LRUs; a request walks only commits and subtrees that differ.
+import type { CommitInfo, Repo } from '../store/repo.ts';
+import { Lru } from './lru.ts';
+
+export interface TreeEntryInfo { name: string; oid: string; isTree: boolean }
+
+export interface PathChange { path: string; kind: 'added' | 'changed' | 'deleted'; from?: string; to?: string }
+
+export class HistoryError extends Error {
+  readonly status: number;
+  readonly code: string;
+  constructor(status: number, code: string, message: string) {
+    super(message);
+    this.status = status;
+    this.code = code;
+  }
+}
+
+export class GitReader {
+  readonly repo: Repo;
+  private readonly trees = new Lru<string, Map<string, TreeEntryInfo>>(2_000_000); // weight: entries
+  private readonly commits = new Lru<string, CommitInfo>(100_000);
+  private readonly blobs = new Lru<string, string>(64 * 1024 * 1024); // weight: bytes
+  constructor(repo: Repo) {
+    this.repo = repo;
+  }
+
+  async commit(oid: string): Promise<CommitInfo> {
+    let c = this.commits.get(oid);
+    if (!c) this.commits.set(oid, c = await this.repo.readCommit(oid));
+    return c;
+  }
+
+  async tree(oid: string): Promise<Map<string, TreeEntryInfo>> {
+    let t = this.trees.get(oid);
+    if (!t) {
+      t = new Map((await this.repo.readTree(oid)).map((e) => [e.path, { name: e.path, oid: e.oid, isTree: e.type === 'tree' }]));
+      this.trees.set(oid, t, t.size + 1);
+    }
+    return t;
+  }
+
+  async blobText(oid: string): Promise<string> {
+    let text = this.blobs.get(oid);
+    if (text === undefined) {
+      text = Buffer.from(await this.repo.readBlob(oid)).toString('utf8');
+      this.blobs.set(oid, text, text.length + 64);
+    }
+    return text;
+  }
+
+  /** The entry id at `path` below `treeOid` (tree or blob), or undefined. */
+  async lookup(treeOid: string, path: string): Promise<string | undefined> {
+    let oid = treeOid;
+    for (const name of path.split('/')) {
+      const entry = (await this.tree(oid)).get(name);
+      if (!entry) return undefined;
+      oid = entry.oid;
+    }
+    return oid;
+  }
+
+  /** Files that differ between two trees under `prefix`, descending only into subtrees whose ids differ. */
+  async diffTrees(a: string | undefined, b: string | undefined, prefix: string): Promise<PathChange[]> {
+    const changes: PathChange[] = [];
+    const walk = async (x: string | undefined, y: string | undefined, base: string): Promise<void> => {
+      if (x === y) return;
+      const tx = x ? await this.tree(x) : new Map<string, TreeEntryInfo>();
+      const ty = y ? await this.tree(y) : new Map<string, TreeEntryInfo>();
+      for (const name of new Set([...tx.keys(), ...ty.keys()])) {
+        const ex = tx.get(name);
+        const ey = ty.get(name);
+        const path = base ? `${base}/${name}` : name;
+        if (ex?.oid === ey?.oid) continue;
+        if (ex?.isTree || ey?.isTree) {
+          await walk(ex?.isTree ? ex.oid : undefined, ey?.isTree ? ey.oid : undefined, path);
+          continue;
+        }
+        changes.push({ path, kind: !ex ? 'added' : !ey ? 'deleted' : 'changed', from: ex?.oid, to: ey?.oid });
+      }
+    };
+    await walk(a && await this.lookup(a, prefix), b && await this.lookup(b, prefix), prefix);
+    return changes.sort((p, q) => (p.path < q.path ? -1 : 1));
+  }
+
+  /** Walks first-parent history from the branch head (or `from`), newest first. */
+  async *commitsFrom(from?: string): AsyncGenerator<CommitInfo> {
+    let oid = from ?? await this.repo.head();
+    while (oid) {
+      const c = await this.commit(oid);
+      yield c;
+      oid = c.parents[0];
+    }
+  }
+
+  /**
+   * A commit id from `at`: a full or abbreviated commit id, or an ISO time (the last commit at or before it).
+   * Undefined `at` means the branch head.
+   */
+  async resolve(at?: string): Promise<string | undefined> {
+    if (at === undefined || at === '') return this.repo.head();
+    if (/^[0-9a-f]{40}$/.test(at)) {
+      await this.commit(at).catch(() => {
+        throw new HistoryError(404, 'commit_not_found', `no commit ${at}`);
+      });
+      return at;
+    }
+    if (/^[0-9a-f]{4,39}$/.test(at)) {
+      for await (const c of this.commitsFrom()) if (c.oid.startsWith(at)) return c.oid;
+      throw new HistoryError(404, 'commit_not_found', `no commit ${at} on the branch`);
+    }
+    const time = Date.parse(at);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(time)) {
+      throw new HistoryError(400, 'bad_at', `"${at}" is neither a commit id nor an ISO time`);
+    }
+    for await (const c of this.commitsFrom()) if (c.author.timestamp * 1000 <= time) return c.oid;
+    return undefined; // before the first commit: nothing existed yet
+  }
+}

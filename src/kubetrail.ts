@@ -1,0 +1,102 @@
+// The library: one object over a configuration, giving syncs, history queries and events.
+//   const kt = await createKubetrail(config); await kt.syncAllClusters(); await kt.getVersions({...});
+import type { ClusterConfig, Config } from './config/types.ts';
+import { resolveAccess } from './kube/access.ts';
+import { createKubeClient } from './kube/client.ts';
+import { crdDefinedTypes, discoverTypes } from './kube/discovery.ts';
+import { selectTypes } from './kube/filter.ts';
+import { History } from './history/queries.ts';
+import { GitReader, HistoryError } from './history/reader.ts';
+import type { Repo } from './store/repo.ts';
+import { SyncEvents, type SyncEventMap, type SyncEventName } from './sync/events.ts';
+import type { SyncResult } from './sync/result.ts';
+import { openRepo, syncClusters } from './sync/run.ts';
+
+export class SyncInProgressError extends Error {
+  readonly clusterId: string;
+  constructor(clusterId: string) {
+    super(`a sync of cluster ${clusterId} is already running`);
+    this.clusterId = clusterId;
+  }
+}
+
+export interface ClusterInfo {
+  id: string; name: string; tags: Record<string, string>; metadata: Record<string, unknown>;
+  lastCommit?: { commit: string; time: string; subject: string };
+  lastSync?: { time: string; status: SyncResult['status']; commit?: string; added: number; changed: number; deleted: number; durationMs: number; error?: string };
+}
+
+export async function createKubetrail(config: Config, opts: { env?: Record<string, string | undefined> } = {}) {
+  const repo: Repo = await openRepo(config);
+  const reader = new GitReader(repo);
+  const history = new History(reader);
+  const events = new SyncEvents();
+  const running = new Set<string>();
+  const lastResults = new Map<string, { time: Date; result: SyncResult }>();
+
+  const cluster = (id: string): ClusterConfig => {
+    const c = config.clusters.find((x) => x.id === id);
+    if (!c) throw new HistoryError(404, 'cluster_not_found', `unknown cluster "${id}"`);
+    return c;
+  };
+
+  /** Syncs the given clusters; a cluster already syncing in this process is refused, never run twice at once. */
+  async function sync(ids: string[], o: { dryRun?: boolean; allowMassDelete?: boolean } = {}): Promise<SyncResult[]> {
+    const busy = ids.find((id) => running.has(id));
+    if (busy) throw new SyncInProgressError(busy);
+    ids.forEach((id) => running.add(id));
+    try {
+      const results = await syncClusters(config, { clusterIds: ids, ...o, events, env: opts.env, lockWaitMs: 10 * 60_000 });
+      for (const r of results) if (!r.dryRun) lastResults.set(r.clusterId, { time: new Date(), result: r });
+      return results;
+    } finally {
+      ids.forEach((id) => running.delete(id));
+    }
+  }
+
+  return {
+    config, repo, history, events,
+    on<K extends SyncEventName>(name: K | '*', handler: (payload: SyncEventMap[K], name: K) => void) {
+      return events.on(name, handler);
+    },
+    isSyncing: (id: string) => running.has(id),
+    lastResult: (id: string) => lastResults.get(id),
+
+    async getClusters(): Promise<ClusterInfo[]> {
+      return Promise.all(config.clusters.map(async (c) => {
+        const last = lastResults.get(c.id);
+        return {
+          id: c.id, name: c.name, tags: c.tags, metadata: c.metadata,
+          lastCommit: await history.lastClusterCommit(c.id),
+          lastSync: last && {
+            time: last.time.toISOString(), status: last.result.status, commit: last.result.commit, added: last.result.added,
+            changed: last.result.changed, deleted: last.result.deleted, durationMs: last.result.durationMs, error: last.result.error,
+          },
+        };
+      }));
+    },
+    getCluster: (id: string) => cluster(id),
+
+    async discoverResourceTypes(clusterId: string) {
+      const c = cluster(clusterId);
+      const client = createKubeClient(c.id, resolveAccess(c, opts.env));
+      const discovery = await discoverTypes(client);
+      const crds = c.discovery.includeCRDs ? new Set<string>() : await crdDefinedTypes(client, c.discovery.crdCacheTTL);
+      return { ...selectTypes(discovery.types, c.discovery, crds), failedGroups: discovery.failedGroups };
+    },
+
+    async syncCluster(clusterId: string, o: { dryRun?: boolean; allowMassDelete?: boolean } = {}): Promise<SyncResult> {
+      cluster(clusterId);
+      return (await sync([clusterId], o))[0];
+    },
+    syncAllClusters: (o: { dryRun?: boolean } = {}) => sync(config.clusters.map((c) => c.id), o),
+
+    getSnapshots: (q: Parameters<History['getSnapshots']>[0]) => (cluster(q.clusterId), history.getSnapshots(q)),
+    getObject: (q: Parameters<History['getObject']>[0]) => (cluster(q.clusterId), history.getObject(q)),
+    getVersions: (q: Parameters<History['getVersions']>[0]) => (cluster(q.clusterId), history.getVersions(q)),
+    getChanges: (q: Parameters<History['getChanges']>[0]) => (q.clusterId && cluster(q.clusterId), history.getChanges(q)),
+    diffObject: (q: Parameters<History['diffObject']>[0]) => (cluster(q.clusterId), history.diffObject(q)),
+  };
+}
+
+export type Kubetrail = Awaited<ReturnType<typeof createKubetrail>>;

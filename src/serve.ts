@@ -1,0 +1,31 @@
+// `kubetrail serve`: the HTTP API over the repository (and, for `kubetrail run`, the scheduler too).
+import { createApp } from './api/app.ts';
+import { Metrics } from './api/metrics.ts';
+import type { Config } from './config/types.ts';
+import { createKubetrail, type Kubetrail } from './kubetrail.ts';
+import type { Log } from './log.ts';
+import { serveHttp, type RunningServer } from './runtime/serve.ts';
+
+export interface Service { kubetrail: Kubetrail; server: RunningServer; stop(): Promise<void> }
+
+export async function startApi(config: Config, o: { port?: number; log: Log; env?: Record<string, string | undefined> }): Promise<Service> {
+  const env = o.env ?? process.env;
+  const kubetrail = await createKubetrail(config, { env });
+  const metrics = new Metrics();
+  kubetrail.on('cluster.sync.completed', ({ result }) => metrics.recordSync(result));
+  const app = createApp({
+    kubetrail, metrics, log: o.log,
+    triggerToken: env[config.api.tokenEnv] || undefined,
+    readToken: config.api.readTokenEnv ? env[config.api.readTokenEnv] || undefined : undefined,
+  });
+  const server = await serveHttp(app.fetch, { port: o.port ?? config.api.port, hostname: config.api.host });
+  o.log({ msg: 'listening', port: server.port, repo: config.repo, clusters: config.clusters.map((c) => c.id) });
+  return { kubetrail, server, stop: () => server.close() };
+}
+
+/** Resolves when SIGTERM or SIGINT arrives. */
+export function untilSignal(): Promise<string> {
+  return new Promise((resolve) => {
+    for (const signal of ['SIGTERM', 'SIGINT'] as const) process.once(signal, () => resolve(signal));
+  });
+}
