@@ -10,7 +10,7 @@ import { discoverTypes, crdDefinedTypes } from './kube/discovery.ts';
 import { selectTypes } from './kube/filter.ts';
 import { createLog } from './log.ts';
 import { startApi, untilSignal } from './serve.ts';
-import { exitCodeFor, syncClusters } from './sync/run.ts';
+import { exitCodeFor, runSync } from './sync/run.ts';
 import type { SyncResult } from './sync/result.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -37,6 +37,9 @@ Options:
   --allow-mass-delete    commit even if more than maxDeletePercent of the objects would be deleted
   --json                 print results as JSON
   --lock-wait SECONDS    how long to wait for another run on the same repository (default 60)
+  --push                 start from the remote's head and push the run's commits (token: $KUBETRAIL_GIT_TOKEN)
+  --remote URL           remote repository (https), instead of remote.url in the config
+  --branch NAME          remote branch (default main)
   serve:
   --port N               HTTP port (default 8080, or api.port)
 
@@ -46,7 +49,8 @@ const OPTIONS = {
   config: { type: 'string' }, repo: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' },
   'cluster-id': { type: 'string' }, 'include-secrets': { type: 'boolean' }, cluster: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' }, 'lock-wait': { type: 'string' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
-  port: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
+  port: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
+  help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -86,15 +90,24 @@ async function sync(v: Values): Promise<number> {
   if (!Number.isFinite(lockWait) || lockWait < 0) throw new UsageError('--lock-wait must be a number of seconds');
   const unknown = v.cluster?.filter((id) => !config.clusters.some((c) => c.id === id));
   if (unknown?.length) throw new UsageError(`unknown cluster ${unknown.join(', ')} (configured: ${config.clusters.map((c) => c.id).join(', ')})`);
-  const results = await syncClusters(config, {
+  if (v.remote) config.remote = { url: v.remote, branch: v.branch ?? 'main', tokenEnv: 'KUBETRAIL_GIT_TOKEN', username: 'x-access-token' };
+  else if (v.branch && config.remote) config.remote.branch = v.branch;
+  if (v.push && !config.remote) throw new UsageError('--push needs --remote URL or remote.url in the config');
+  const { results, push, pushError } = await runSync(config, {
+    push: v.push,
     clusterIds: v.cluster, dryRun: v['dry-run'], allowMassDelete: v['allow-mass-delete'], lockWaitMs: lockWait * 1000,
     onTypeDone: tty ? (id, type, _c, error) => process.stderr.write(`${id} ${type}${error ? ` FAILED: ${error}` : ''}\n`) : undefined,
   });
   if (v.json) {
     const out = results.map(({ changes, ...r }) => (r.dryRun ? { ...r, changes } : r));
-    console.log(JSON.stringify(out.length === 1 ? out[0] : out, null, 2));
-  } else printSummary(results);
-  return exitCodeFor(results);
+    const body = out.length === 1 ? out[0] : out;
+    console.log(JSON.stringify(v.push ? { results: out, push: push ?? null, pushError } : body, null, 2));
+  } else {
+    printSummary(results);
+    if (push) console.log(push.upToDate ? 'push: remote already up to date' : `push: ${push.commit?.slice(0, 10)} after ${push.attempts} attempt(s), ${push.replayed} commit(s) re-applied on the remote head`);
+  }
+  if (pushError) console.error(`kubetrail: ${pushError}`);
+  return exitCodeFor(results, pushError);
 }
 
 async function types(v: Values): Promise<number> {

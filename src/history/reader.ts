@@ -88,7 +88,9 @@ export class GitReader {
   async *commitsFrom(from?: string): AsyncGenerator<CommitInfo> {
     let oid = from ?? await this.repo.head();
     while (oid) {
-      const c = await this.commit(oid);
+      // A shallow clone (a CronJob's fresh volume) ends where its history was cut: stop there.
+      const c = await this.commit(oid).catch((e) => (oid === from ? Promise.reject(e) : undefined));
+      if (!c) return;
       yield c;
       oid = c.parents[0];
     }

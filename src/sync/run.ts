@@ -2,6 +2,7 @@
 import type { Config } from '../config/types.ts';
 import { mapLimit } from '../kube/list.ts';
 import { lockRepo } from '../store/lock.ts';
+import { pushWithRetry, syncFromRemote, type PushResult, type RemoteTarget } from '../store/remote.ts';
 import { Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
 import type { SyncResult, TypeCounts } from './result.ts';
@@ -13,6 +14,8 @@ export interface RunOptions {
   allowMassDelete?: boolean;
   events?: SyncEvents;
   lockWaitMs?: number;
+  /** Start from the remote's head and push what this run committed (needs `config.remote`). */
+  push?: boolean;
   env?: Record<string, string | undefined>;
   onTypeDone?: (clusterId: string, type: string, counts: TypeCounts | undefined, error?: string) => void;
 }
@@ -21,23 +24,44 @@ export async function openRepo(config: Config): Promise<Repo> {
   return Repo.open(config.repo, { bare: config.bare, branch: config.branch });
 }
 
+export interface RunResult { results: SyncResult[]; push?: PushResult; pushError?: string }
+
+export function remoteTarget(config: Config, env: Record<string, string | undefined> = process.env): RemoteTarget {
+  if (!config.remote) throw new Error('no remote configured: set remote.url in the config or pass --remote');
+  return { ...config.remote, token: env[config.remote.tokenEnv] || undefined };
+}
+
 export async function syncClusters(config: Config, o: RunOptions = {}): Promise<SyncResult[]> {
+  return (await runSync(config, o)).results;
+}
+
+/** One run: lock the repository, (optionally) start from the remote head, sync clusters, (optionally) push. */
+export async function runSync(config: Config, o: RunOptions = {}): Promise<RunResult> {
   const clusters = o.clusterIds ? config.clusters.filter((c) => o.clusterIds!.includes(c.id)) : config.clusters;
+  const target = o.push ? remoteTarget(config, o.env) : undefined;
   const repo = await openRepo(config);
   const lock = o.dryRun ? undefined : await lockRepo(repo.gitdir, o.lockWaitMs ?? 0);
   try {
+    if (target && !o.dryRun) await syncFromRemote(repo, target);
     const now = new Date();
-    return await mapLimit(clusters, config.concurrency, (cluster) => syncCluster({
+    const results = await mapLimit(clusters, config.concurrency, (cluster) => syncCluster({
       config, cluster, repo, now, dryRun: o.dryRun, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env,
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
     }));
+    if (!target || o.dryRun) return { results };
+    try {
+      return { results, push: await pushWithRetry(repo, target) };
+    } catch (e) {
+      return { results, pushError: (e as Error).message };
+    }
   } finally {
     await lock?.release();
   }
 }
 
 /** 0 complete, 3 partial (some types failed), 1 when any cluster failed or was refused. */
-export function exitCodeFor(results: SyncResult[]): number {
+export function exitCodeFor(results: SyncResult[], pushError?: string): number {
+  if (pushError) return 1;
   if (results.some((r) => r.status === 'failed' || r.status === 'refused')) return 1;
   if (results.some((r) => r.status === 'partial')) return 3;
   return 0;

@@ -1,0 +1,146 @@
+// Pushing to a shared remote. Many clusters push to one branch at once; each owns `clusters/<id>/`, so when a push
+// is rejected we fetch the new remote head and re-make our unpushed commits on top of it, replacing only the
+// subtrees of the clusters they recorded (isomorphic-git has no rebase; this is simpler and exact). No force push.
+import fs from 'node:fs';
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import { clusterPrefix } from '../snapshot/path.ts';
+import type { Repo } from './repo.ts';
+
+export interface RemoteTarget { url: string; branch: string; username: string; token?: string }
+
+export interface PushResult { commit?: string; attempts: number; replayed: number; upToDate: boolean }
+
+const REMOTE = 'origin';
+const PUSHED_REF = 'refs/kubetrail/remote-head'; // the newest commit known to be on the remote
+
+/** Credentials go through onAuth only: never into URLs, .git/config, logs or errors. */
+const auth = (t: RemoteTarget) => () => ({ username: t.username, password: t.token ?? '' });
+
+export class PushError extends Error {}
+
+function describe(e: unknown, target: RemoteTarget): string {
+  const message = (e as Error).message ?? String(e);
+  return target.token ? message.replaceAll(target.token, '***') : message;
+}
+
+async function setRef(repo: Repo, ref: string, value: string): Promise<void> {
+  await git.writeRef({ fs, gitdir: repo.gitdir, ref, value, force: true });
+}
+
+async function readRef(repo: Repo, ref: string): Promise<string | undefined> {
+  return git.resolveRef({ fs, gitdir: repo.gitdir, ref }).catch(() => undefined);
+}
+
+/**
+ * Fetches the remote branch (shallow: only its newest commit is needed) and returns its head, or undefined when
+ * the remote branch does not exist yet.
+ */
+async function fetchRemoteHead(repo: Repo, target: RemoteTarget): Promise<string | undefined> {
+  await git.addRemote({ fs, gitdir: repo.gitdir, remote: REMOTE, url: target.url, force: true });
+  try {
+    const res = await git.fetch({
+      fs, http, gitdir: repo.gitdir, remote: REMOTE, ref: target.branch, singleBranch: true, depth: 1, tags: false,
+      onAuth: auth(target), cache: repo.cache,
+    });
+    return res.fetchHead ?? undefined;
+  } catch (e) {
+    if ((e as { code?: string }).code === 'NotFoundError' || /could not find|not found/i.test((e as Error).message)) {
+      const refs = await git.listServerRefs({ http, url: target.url, onAuth: auth(target) }).catch(() => undefined);
+      if (refs && !refs.some((r) => r.ref === `refs/heads/${target.branch}`)) return undefined;
+    }
+    throw new PushError(`cannot fetch ${target.url} (${target.branch}): ${describe(e, target)}`);
+  }
+}
+
+/** Local commits not yet on the remote, oldest first: the first-parent chain down to the last known remote head. */
+async function unpushedCommits(repo: Repo, stopAt: Set<string>): Promise<string[]> {
+  const chain: string[] = [];
+  let oid = await repo.head();
+  while (oid && !stopAt.has(oid)) {
+    chain.push(oid);
+    const parents: string[] = (await repo.readCommit(oid).catch(() => undefined))?.parents ?? [];
+    oid = parents[0];
+  }
+  return chain.reverse();
+}
+
+const clusterOf = (message: string) => message.match(/^Kubetrail-Cluster: (.+)$/m)?.[1];
+
+/** Re-makes `commits` on top of `base`, each replacing only its cluster's subtree. Returns the new tip. */
+async function replay(repo: Repo, commits: string[], base: string): Promise<string> {
+  let tip = base;
+  for (const oid of commits) {
+    const c = await repo.readCommit(oid);
+    const clusterId = clusterOf(c.message);
+    if (!clusterId) throw new PushError(`commit ${oid} has no Kubetrail-Cluster trailer; cannot re-apply it on the remote head`);
+    const subtree = await repo.entryAt(c.tree, clusterPrefix(clusterId));
+    const baseTree = (await repo.readCommit(tip)).tree;
+    const tree = await repo.replaceSubtree(baseTree, clusterPrefix(clusterId), subtree);
+    tip = await repo.writeCommit({ tree, parents: [tip], author: { ...c.author, timezoneOffset: 0 }, message: c.message });
+  }
+  return tip;
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+/** Pushes local commits; on rejection fetches, re-applies on the new head and retries with backoff. */
+export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: { attempts?: number } = {}): Promise<PushResult> {
+  const attempts = o.attempts ?? 10;
+  let replayed = 0;
+  for (let attempt = 1; ; attempt++) {
+    const known = await readRef(repo, PUSHED_REF);
+    const pending = await unpushedCommits(repo, new Set(known ? [known] : []));
+    const head = await repo.head();
+    if (pending.length === 0 || !head) return { commit: head, attempts: attempt - 1, replayed, upToDate: true };
+    try {
+      const res = await git.push({
+        fs, http, gitdir: repo.gitdir, remote: REMOTE, url: target.url, ref: repo.branch, remoteRef: target.branch,
+        onAuth: auth(target), cache: repo.cache,
+      });
+      if (!res.ok) throw Object.assign(new Error(res.error ?? 'push rejected'), { code: 'PushRejectedError' });
+      await setRef(repo, PUSHED_REF, head);
+      return { commit: head, attempts: attempt, replayed, upToDate: false };
+    } catch (e) {
+      // Not fast-forward, or the server lost a race for the ref lock ("failed to update ref"): both mean someone
+      // else pushed. Only bad credentials are final at once.
+      const status = (e as { data?: { statusCode?: number } }).data?.statusCode;
+      if (status === 401 || status === 403) throw new PushError(`push to ${target.url} refused (${status}): check the token`);
+      if (attempt >= attempts) throw new PushError(`push to ${target.url} failed after ${attempts} attempts: ${describe(e, target)}`);
+    }
+    // Someone else pushed first: take their head and put our commits on top of it.
+    const remoteHead = await fetchRemoteHead(repo, target);
+    if (remoteHead) {
+      const pendingNow = await unpushedCommits(repo, new Set([remoteHead, ...(known ? [known] : [])]));
+      const tip = await replay(repo, pendingNow, remoteHead);
+      await repo.updateBranch(await repo.head(), tip);
+      await setRef(repo, PUSHED_REF, remoteHead);
+      replayed += pendingNow.length;
+    }
+    await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random()));
+  }
+}
+
+/**
+ * Makes the local repository start from the remote's state: clone on an empty volume (a fresh CronJob pod),
+ * otherwise fetch and move to the remote head when nothing local is unpushed (pending work is re-applied at push).
+ */
+export async function syncFromRemote(repo: Repo, target: RemoteTarget): Promise<Repo> {
+  const remoteHead = await fetchRemoteHead(repo, target);
+  if (!remoteHead) return repo;
+  const known = await readRef(repo, PUSHED_REF);
+  const local = await repo.head();
+  const pending = local ? await unpushedCommits(repo, new Set([remoteHead, ...(known ? [known] : [])])) : [];
+  if (pending.length === 0 || !local) {
+    if (local !== remoteHead) {
+      await repo.updateBranch(local, remoteHead);
+      await repo.checkoutSubtree('clusters');
+    }
+  } else {
+    const tip = await replay(repo, pending, remoteHead);
+    await repo.updateBranch(local, tip);
+    await repo.checkoutSubtree('clusters');
+  }
+  await setRef(repo, PUSHED_REF, remoteHead);
+  return repo;
+}
