@@ -4,11 +4,13 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors.ts';
 import { loadConfig, type ConfigFlags } from './config/load.ts';
+import { validateConfig } from './config/validate.ts';
 import { resolveAccess } from './kube/access.ts';
 import { createKubeClient } from './kube/client.ts';
 import { discoverTypes, crdDefinedTypes } from './kube/discovery.ts';
 import { selectTypes } from './kube/filter.ts';
 import { createLog } from './log.ts';
+import { scheduleGroups } from './schedule/scheduler.ts';
 import { startApi, untilSignal } from './serve.ts';
 import { exitCodeFor, runSync } from './sync/run.ts';
 import type { SyncResult } from './sync/result.ts';
@@ -21,6 +23,7 @@ Usage:
   kubetrail sync   [options]   snapshot clusters into the git repository (commit only when something changed)
   kubetrail types  [options]   list the resource types a sync would read, and why others are left out
   kubetrail serve  [options]   HTTP API over the repository (sync triggers need $KUBETRAIL_API_TOKEN)
+  kubetrail run    [options]   daemon: scheduled syncs (schedule in the config), push, webhooks, HTTP API
   kubetrail --version | --help
 
 Options:
@@ -40,8 +43,9 @@ Options:
   --push                 start from the remote's head and push the run's commits (token: $KUBETRAIL_GIT_TOKEN)
   --remote URL           remote repository (https), instead of remote.url in the config
   --branch NAME          remote branch (default main)
-  serve:
+  serve/run:
   --port N               HTTP port (default 8080, or api.port)
+  --schedule CRON        run: sync schedule for every cluster (5 or 6 fields, e.g. "*/5 * * * *")
 
 Exit codes: 0 complete, 3 partial (some types could not be listed), 1 error, 2 usage.`;
 
@@ -49,7 +53,7 @@ const OPTIONS = {
   config: { type: 'string' }, repo: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' },
   'cluster-id': { type: 'string' }, 'include-secrets': { type: 'boolean' }, cluster: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' }, 'lock-wait': { type: 'string' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
-  port: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
+  port: { type: 'string' }, schedule: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
 
@@ -139,12 +143,16 @@ async function types(v: Values): Promise<number> {
   return out.some((c) => c.failedGroups.length > 0) ? 3 : 0;
 }
 
-async function serve(v: Values): Promise<number> {
+async function serve(v: Values, schedule: boolean): Promise<number> {
   const config = loadConfig(configFlags(v));
+  if (v.schedule) config.schedule = validateConfig({ clusters: [{ id: 'x' }], schedule: v.schedule }).schedule;
+  if (schedule && scheduleGroups(config).size === 0) {
+    throw new ConfigError('schedule', 'kubetrail run needs a schedule: set schedule (cron) globally or per cluster');
+  }
   const port = v.port === undefined ? undefined : Number(v.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port must be 0-65535');
   const log = createLog();
-  const service = await startApi(config, { port, log });
+  const service = await startApi(config, { port, log, schedule });
   const signal = await untilSignal();
   log({ msg: 'stopping', signal });
   await service.stop();
@@ -166,7 +174,8 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case 'sync': return sync(v);
     case 'types': return types(v);
-    case 'serve': return serve(v);
+    case 'serve': return serve(v, false);
+    case 'run': return serve(v, true);
     default: throw new UsageError(`unknown command "${command}" (try --help)`);
   }
 }

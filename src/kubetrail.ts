@@ -10,7 +10,7 @@ import { GitReader, HistoryError } from './history/reader.ts';
 import type { Repo } from './store/repo.ts';
 import { SyncEvents, type SyncEventMap, type SyncEventName } from './sync/events.ts';
 import type { SyncResult } from './sync/result.ts';
-import { openRepo, syncClusters } from './sync/run.ts';
+import { openRepo, runSync, type RunResult } from './sync/run.ts';
 
 export class SyncInProgressError extends Error {
   readonly clusterId: string;
@@ -26,7 +26,13 @@ export interface ClusterInfo {
   lastSync?: { time: string; status: SyncResult['status']; commit?: string; added: number; changed: number; deleted: number; durationMs: number; error?: string };
 }
 
-export async function createKubetrail(config: Config, opts: { env?: Record<string, string | undefined> } = {}) {
+export interface KubetrailOptions {
+  env?: Record<string, string | undefined>;
+  /** Push after each run that committed (daemon mode; needs `config.remote`). */
+  push?: boolean;
+}
+
+export async function createKubetrail(config: Config, opts: KubetrailOptions = {}) {
   const repo: Repo = await openRepo(config);
   const reader = new GitReader(repo);
   const history = new History(reader);
@@ -41,14 +47,14 @@ export async function createKubetrail(config: Config, opts: { env?: Record<strin
   };
 
   /** Syncs the given clusters; a cluster already syncing in this process is refused, never run twice at once. */
-  async function sync(ids: string[], o: { dryRun?: boolean; allowMassDelete?: boolean } = {}): Promise<SyncResult[]> {
+  async function sync(ids: string[], o: { dryRun?: boolean; allowMassDelete?: boolean } = {}): Promise<RunResult> {
     const busy = ids.find((id) => running.has(id));
     if (busy) throw new SyncInProgressError(busy);
     ids.forEach((id) => running.add(id));
     try {
-      const results = await syncClusters(config, { clusterIds: ids, ...o, events, env: opts.env, lockWaitMs: 10 * 60_000 });
-      for (const r of results) if (!r.dryRun) lastResults.set(r.clusterId, { time: new Date(), result: r });
-      return results;
+      const run = await runSync(config, { clusterIds: ids, ...o, events, env: opts.env, lockWaitMs: 10 * 60_000, push: opts.push && !o.dryRun });
+      for (const r of run.results) if (!r.dryRun) lastResults.set(r.clusterId, { time: new Date(), result: r });
+      return run;
     } finally {
       ids.forEach((id) => running.delete(id));
     }
@@ -87,9 +93,11 @@ export async function createKubetrail(config: Config, opts: { env?: Record<strin
 
     async syncCluster(clusterId: string, o: { dryRun?: boolean; allowMassDelete?: boolean } = {}): Promise<SyncResult> {
       cluster(clusterId);
-      return (await sync([clusterId], o))[0];
+      return (await sync([clusterId], o)).results[0];
     },
-    syncAllClusters: (o: { dryRun?: boolean } = {}) => sync(config.clusters.map((c) => c.id), o),
+    syncAllClusters: async (o: { dryRun?: boolean } = {}) => (await sync(config.clusters.map((c) => c.id), o)).results,
+    /** Syncs several clusters in one run, and pushes when the library was created with `push`. */
+    syncClusters: (ids: string[], o: { dryRun?: boolean } = {}) => sync(ids, o),
 
     getSnapshots: (q: Parameters<History['getSnapshots']>[0]) => (cluster(q.clusterId), history.getSnapshots(q)),
     getObject: (q: Parameters<History['getObject']>[0]) => (cluster(q.clusterId), history.getObject(q)),

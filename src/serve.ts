@@ -4,15 +4,25 @@ import { Metrics } from './api/metrics.ts';
 import type { Config } from './config/types.ts';
 import { createKubetrail, type Kubetrail } from './kubetrail.ts';
 import type { Log } from './log.ts';
+import { startScheduler } from './schedule/scheduler.ts';
+import { WebhookDispatcher } from './webhooks/webhooks.ts';
 import { serveHttp, type RunningServer } from './runtime/serve.ts';
 
 export interface Service { kubetrail: Kubetrail; server: RunningServer; stop(): Promise<void> }
 
-export async function startApi(config: Config, o: { port?: number; log: Log; env?: Record<string, string | undefined> }): Promise<Service> {
+export async function startApi(
+  config: Config, o: { port?: number; log: Log; env?: Record<string, string | undefined>; schedule?: boolean },
+): Promise<Service> {
   const env = o.env ?? process.env;
-  const kubetrail = await createKubetrail(config, { env });
+  const kubetrail = await createKubetrail(config, { env, push: Boolean(config.remote) });
   const metrics = new Metrics();
-  kubetrail.on('cluster.sync.completed', ({ result }) => metrics.recordSync(result));
+  kubetrail.on('cluster.sync.completed', ({ result }) => {
+    metrics.recordSync(result);
+    const { changes: _c, types: _t, ...summary } = result;
+    o.log({ level: result.status === 'failed' || result.status === 'refused' ? 'error' : 'info', msg: 'sync completed', ...summary });
+  });
+  const webhooks = new WebhookDispatcher(config.webhooks, env, o.log);
+  webhooks.attach(kubetrail.events);
   const app = createApp({
     kubetrail, metrics, log: o.log,
     triggerToken: env[config.api.tokenEnv] || undefined,
@@ -20,7 +30,17 @@ export async function startApi(config: Config, o: { port?: number; log: Log; env
   });
   const server = await serveHttp(app.fetch, { port: o.port ?? config.api.port, hostname: config.api.host });
   o.log({ msg: 'listening', port: server.port, repo: config.repo, clusters: config.clusters.map((c) => c.id) });
-  return { kubetrail, server, stop: () => server.close() };
+  const scheduler = o.schedule ? startScheduler(config, kubetrail, o.log) : undefined;
+  if (scheduler) o.log({ msg: 'scheduled', jobs: scheduler.jobs });
+  return {
+    kubetrail, server,
+    /** Stops scheduling, lets runs in progress finish (the repository stays valid), then closes the server. */
+    async stop() {
+      await scheduler?.stop();
+      await Promise.race([webhooks.flush(), new Promise((r) => setTimeout(r, 5000))]);
+      await server.close();
+    },
+  };
 }
 
 /** Resolves when SIGTERM or SIGINT arrives. */
