@@ -1,0 +1,21 @@
+# kubetrail: Node 24 running the TypeScript source directly (no build step), as a non-root user.
+# Works with a read-only root filesystem: the only writes go to /data (the repository) and /tmp.
+FROM node:24-slim AS deps
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
+
+FROM node:24-slim
+WORKDIR /app
+ENV NODE_ENV=production \
+    HOME=/tmp \
+    KUBETRAIL_CONFIG=/etc/kubetrail/kubetrail.yaml \
+    KUBETRAIL_REPO=/data/repo
+COPY --from=deps /app/node_modules ./node_modules
+COPY package.json LICENSE ./
+COPY src ./src
+USER 10001:10001
+VOLUME ["/data"]
+EXPOSE 8080
+ENTRYPOINT ["node", "/app/src/cli.ts"]
+CMD ["sync", "--push"]

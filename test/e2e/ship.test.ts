@@ -1,0 +1,126 @@
+// What we ship: manifests the real apiserver accepts, RBAC that reads everything but Secrets, a Dockerfile whose
+// exact command works.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { validate } from 'dockerfile-utils';
+import { parse, parseAllDocuments, stringify } from 'yaml';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { validateConfig } from '../../src/config/validate.ts';
+import { startGitServer, type GitServer } from '../env/git-server.ts';
+import { ensureNamespace } from '../helpers/rbac.ts';
+import { adminClient, git, kubectl, root, runCli, tempDir, testenv } from '../helpers/testenv.ts';
+
+const exampleConfig = () => {
+  const cm = parse(readFileSync(join(root, 'config/kubetrail.example.yaml'), 'utf8'));
+  return parse(cm.data['kubetrail.yaml']) as Record<string, any>;
+};
+
+describe('shipped manifests', () => {
+  beforeAll(async () => {
+    await ensureNamespace(adminClient(), 'kubetrail'); // a dry run does not create the namespace for the rest
+  });
+
+  it('kubectl apply --dry-run=server -f config/ passes against the real apiserver', () => {
+    const out = kubectl(['apply', '--dry-run=server', '-f', join(root, 'config')]);
+    for (const what of ['serviceaccount/kubetrail', 'clusterrole.rbac.authorization.k8s.io/kubetrail-reader', 'cronjob.batch/kubetrail',
+      'deployment.apps/kubetrail', 'service/kubetrail', 'configmap/kubetrail-config']) {
+      expect(out).toMatch(new RegExp(`${what.replace(/[./]/g, '\\$&')} (created|configured|unchanged) \\(server dry run\\)`));
+    }
+  });
+
+  it('the example config is valid', () => {
+    const config = validateConfig(exampleConfig(), { KUBETRAIL_GIT_TOKEN: 'x' });
+    expect(config.clusters.map((c) => c.id)).toEqual(['in-cluster']);
+    expect(config.remote?.url).toMatch(/^https:/);
+  });
+
+  it('the CronJob and Deployment are hardened and probe the API', () => {
+    const docs = ['cronjob.yaml', 'deployment.yaml'].flatMap((f) => parseAllDocuments(readFileSync(join(root, 'config', f), 'utf8')).map((d) => d.toJS()));
+    const pods = [docs[0].spec.jobTemplate.spec.template.spec, docs[1].spec.template.spec];
+    for (const pod of pods) {
+      expect(pod.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+      expect(pod.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } });
+      expect(pod.serviceAccountName).toBe('kubetrail');
+    }
+    expect(pods[0].containers[0].env.find((e: any) => e.name === 'KUBETRAIL_GIT_TOKEN').valueFrom.secretKeyRef).toMatchObject({ name: 'kubetrail-git' });
+    expect(pods[1].containers[0].livenessProbe.httpGet.path).toBe('/healthz');
+    expect(pods[1].containers[0].readinessProbe.httpGet.path).toBe('/readyz');
+  });
+});
+
+describe('in-cluster sync as the shipped ServiceAccount', () => {
+  const dir = tempDir('incluster');
+  const env = () => {
+    const url = new URL(testenv().APISERVER_URL);
+    return { KUBERNETES_SERVICE_HOST: url.hostname, KUBERNETES_SERVICE_PORT: url.port, KUBETRAIL_HMAC_KEY: 'k' };
+  };
+
+  beforeAll(async () => {
+    kubectl(['apply', '-f', join(root, 'config/namespace.yaml'), '-f', join(root, 'config/rbac.yaml')]);
+    const tr = JSON.parse(kubectl(['-n', 'kubetrail', 'create', 'token', 'kubetrail', '--duration=1h', '-o', 'json']));
+    writeFileSync(join(dir, 'token'), tr.status.token);
+    writeFileSync(join(dir, 'ca.crt'), readFileSync(testenv().CA_FILE));
+  });
+
+  const configWith = (extra: Record<string, unknown>) => {
+    const config = exampleConfig();
+    delete config.remote;
+    config.repo = join(dir, `repo-${Object.keys(extra).length}`);
+    // CRD groups made by other test files are not in rbac.yaml's list (RBAC cannot grant "all groups but core").
+    config.clusters = [{ ...config.clusters[0], inCluster: { tokenFile: join(dir, 'token'), caFile: join(dir, 'ca.crt') },
+      ignore: ['*.example.com.*'], ...extra }];
+    const file = join(dir, `k-${Object.keys(extra).length}.yaml`);
+    writeFileSync(file, stringify(config));
+    return file;
+  };
+
+  it('reads every type it is given', async () => {
+    const res = await runCli(['sync', '--config', configWith({}), '--json'], { env: env() });
+    expect(res.stderr).toBe('');
+    const result = JSON.parse(res.stdout);
+    expect(result.failedTypes).toEqual([]);
+    expect(res.code).toBe(0);
+    expect(Object.keys(result.types)).toEqual(expect.arrayContaining(['core.v1.ConfigMap', 'core.v1.Namespace', 'core.v1.ServiceAccount', 'rbac.authorization.k8s.io.v1.ClusterRole']));
+  });
+
+  it('everything except Secrets, which it is not allowed', async () => {
+    const res = await runCli(['sync', '--config', configWith({ includeSecrets: true }), '--json'], { env: env() });
+    expect(res.code).toBe(3);
+    expect(JSON.parse(res.stdout).failedTypes).toEqual([{ type: 'core.v1.Secret', reason: expect.stringMatching(/^403 .*secrets is forbidden/) }]);
+  });
+});
+
+describe('Dockerfile', () => {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  let server: GitServer;
+  beforeAll(async () => {
+    server = await startGitServer({ root: tempDir('docker-remote'), token: 't' });
+    server.createBareRepo('d.git');
+  });
+  afterAll(() => server?.close());
+
+  it('passes the linter', () => {
+    expect(validate(dockerfile).map((d) => `${d.range.start.line + 1}: ${d.message}`)).toEqual([]);
+    expect(dockerfile).toMatch(/^USER 10001:10001$/m);
+    expect(dockerfile).toMatch(/npm ci --omit=dev/);
+  });
+
+  it('its exact ENTRYPOINT + CMD syncs and pushes, writing only to the repository volume', async () => {
+    const entrypoint = JSON.parse(dockerfile.match(/^ENTRYPOINT (\[.*\])$/m)![1]) as string[];
+    const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)![1]) as string[];
+    expect(entrypoint[0]).toBe('node');
+    const data = tempDir('docker-data');
+    const config = join(data, 'kubetrail.yaml');
+    writeFileSync(config, stringify({
+      remote: { url: server.repoUrl('d.git') },
+      clusters: [{ id: 'docker', kubeconfig: testenv().KUBECONFIG, namespaces: ['kubetrail'], select: ['core.v1.ServiceAccount'] }],
+    }));
+    // The image's ENV, with its paths pointed at this machine.
+    const res = await runCli([...entrypoint.slice(1).map((a) => a.replace('/app/', `${root}/`)), ...cmd].slice(1),
+      { env: { HOME: '/tmp', KUBETRAIL_CONFIG: config, KUBETRAIL_REPO: join(data, 'repo'), KUBETRAIL_GIT_TOKEN: 't' }, cwd: '/' });
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    expect(git(join(data, 'repo'), ['log', '--format=%s']).trim()).toBe('docker: +1 ~0 -0');
+    expect(res.stdout).toMatch(/push: [0-9a-f]{10} after 1 attempt/);
+  });
+});
