@@ -39,17 +39,24 @@ export async function* listAllPages(client: KubeClient, type: ResourceType, opts
   }
 }
 
+// The next page is requested before the current one is handed over, so the server works while we process:
+// at most two pages of a type are in memory.
 async function* listOnce(client: KubeClient, bases: string[], pageSize: number, restarted: boolean): AsyncGenerator<Page> {
+  const fetchPage = (base: string, cont: string) => {
+    const query = new URLSearchParams({ limit: String(pageSize) });
+    if (cont) query.set('continue', cont);
+    return client.getJSON<ListResponse>(`${base}?${query}`);
+  };
   for (const base of bases) {
-    let cont = '';
-    do {
-      const query = new URLSearchParams({ limit: String(pageSize) });
-      if (cont) query.set('continue', cont);
-      const page = await client.getJSON<ListResponse>(`${base}?${query}`);
+    let next: Promise<ListResponse> | undefined = fetchPage(base, '');
+    while (next) {
+      const page: ListResponse = await next;
+      const cont = page.metadata?.continue ?? '';
+      next = cont ? fetchPage(base, cont) : undefined;
+      next?.catch(() => {}); // surfaced when awaited; avoids an unhandled rejection if we stop early
       yield { items: page.items ?? [], restarted };
       restarted = false;
-      cont = page.metadata?.continue ?? '';
-    } while (cont);
+    }
   }
 }
 

@@ -131,15 +131,15 @@ export async function syncFromRemote(repo: Repo, target: RemoteTarget): Promise<
   const known = await readRef(repo, PUSHED_REF);
   const local = await repo.head();
   const pending = local ? await unpushedCommits(repo, new Set([remoteHead, ...(known ? [known] : [])])) : [];
-  if (pending.length === 0 || !local) {
-    if (local !== remoteHead) {
-      await repo.updateBranch(local, remoteHead);
-      await repo.checkoutSubtree('clusters');
-    }
-  } else {
-    const tip = await replay(repo, pending, remoteHead);
-    await repo.updateBranch(local, tip);
-    await repo.checkoutSubtree('clusters');
+  const next = pending.length === 0 || !local ? remoteHead : await replay(repo, pending, remoteHead);
+  if (next !== local) {
+    const filesOf = async (commit: string | undefined) => {
+      const tree = commit ? (await repo.readCommit(commit)).tree : undefined;
+      return repo.listFiles(tree && await repo.entryAt(tree, 'clusters'), 'clusters');
+    };
+    const before = await filesOf(local);
+    await repo.updateBranch(local, next);
+    await repo.syncWorktree('clusters', before, await filesOf(next));
   }
   await setRef(repo, PUSHED_REF, remoteHead);
   return repo;

@@ -5,6 +5,7 @@ import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import { encodeCommit, encodeTree, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
+import { applyToWorktree, changesFromIndex, type WorktreeChange } from './worktree.ts';
 
 export type FileMap = Map<string, string>; // path (relative to a tree) → blob id
 
@@ -149,21 +150,28 @@ export class Repo {
   }
 
   /**
-   * Makes the working tree of `path` match the branch. A marker file covers the window between moving the
-   * branch and finishing the checkout, so a run killed in between is completed by the next one.
+   * Makes the working tree and index under `prefix` go from `before` to `after` (full paths → blob ids). A marker
+   * file covers the window between moving the branch and finishing, so a run killed in between is completed by
+   * the next one (`finishPendingCheckout`).
    */
-  async checkoutSubtree(path: string): Promise<void> {
+  async syncWorktree(prefix: string, before: FileMap, after: FileMap): Promise<void> {
     if (this.bare) return;
-    await writeFile(this.pendingMarker, `${path}\n`, { flag: 'a' });
-    await git.checkout({ fs, dir: this.dir, gitdir: this.gitdir, ref: this.branch, filepaths: [path], force: true, noUpdateHead: true, cache: this.cache });
+    await writeFile(this.pendingMarker, `${prefix}\n`, { flag: 'a' });
+    const changes: WorktreeChange[] = [];
+    for (const [path, oid] of after) if (before.get(path) !== oid) changes.push({ path, oid });
+    for (const path of before.keys()) if (!after.has(path)) changes.push({ path });
+    await applyToWorktree(this, changes);
     await unlink(this.pendingMarker).catch(() => {});
   }
 
   async finishPendingCheckout(): Promise<void> {
     const pending = await readFile(this.pendingMarker, 'utf8').catch(() => '');
-    if (!pending) return;
-    for (const path of new Set(pending.split('\n').filter(Boolean))) {
-      await git.checkout({ fs, dir: this.dir, gitdir: this.gitdir, ref: this.branch, filepaths: [path], force: true, noUpdateHead: true, cache: this.cache });
+    if (!pending || this.bare) return;
+    const head = await this.head();
+    const tree = head ? (await this.readCommit(head)).tree : undefined;
+    for (const prefix of new Set(pending.split('\n').filter(Boolean))) {
+      const target = await this.listFiles(tree && await this.entryAt(tree, prefix), prefix);
+      await applyToWorktree(this, changesFromIndex(this, prefix, target));
     }
     await unlink(this.pendingMarker).catch(() => {});
   }

@@ -12,6 +12,8 @@ import { clusterPrefix, objectPath } from '../snapshot/path.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { hashObject } from '../store/objects.ts';
+import { createHash } from 'node:crypto';
+import { RenderCache } from './render-cache.ts';
 import type { FileMap, Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
 import { commitMessage, compareFiles, type SyncResult, type TypeCounts } from './result.ts';
@@ -66,6 +68,9 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
 
     const keepStatus = settings.keepStatus.map(compileTypePattern);
     const hmacKey = config.secrets.unsafeStorePlaintextSecrets ? undefined : config.secrets.hmacKey ?? '';
+    const cache = new RenderCache(repo.gitdir, cluster.id, {
+      keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : createHash('sha256').update(hmacKey).digest('hex'),
+    });
     const failed = new Set<string>();
     for (const g of discovery.failedGroups) {
       result.failedTypes.push({ type: `${g.group || 'core'}.${g.version ?? '*'}.*`, reason: g.reason });
@@ -81,11 +86,16 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
             const meta = obj.metadata ?? {};
             if (!meta.name || !namespaceAllowed(meta.namespace, settings)) continue;
             if (settings.defaultIgnores.ownedObjects && isControlled(obj)) continue;
-            obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
-            obj.kind ??= type.kind;
-            const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
             const path = objectPath(cluster.id, type.name, meta.namespace, meta.name).slice(prefix.length + 1);
-            const oid = dryRun ? hashObject('blob', bytes).oid : await repo.writer.write('blob', bytes, (id) => knownBlobs.has(id), stats);
+            const key = RenderCache.key(type.name, meta.uid, meta.resourceVersion);
+            let oid = cache.get(key);
+            if (oid === undefined || before.get(path) !== oid) {
+              obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
+              obj.kind ??= type.kind;
+              const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
+              oid = dryRun ? hashObject('blob', bytes).oid : await repo.writer.write('blob', bytes, (id) => knownBlobs.has(id), stats);
+            }
+            cache.set(key, oid);
             files.set(path, oid);
           }
         }
@@ -119,6 +129,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
         `(more than maxDeletePercent ${settings.maxDeletePercent}%); rerun with --allow-mass-delete if this is intended`;
     } else if (!dryRun && changes.added.length + changes.changed.length + changes.deleted.length > 0) {
       result.commit = await commitClusterTree(repo, cluster.id, after, {
+        previous: before,
         message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type)),
         author: config.author,
         time: o.now ?? new Date(),
@@ -126,6 +137,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       o.events?.emit('change.detected', { clusterId: cluster.id, commit: result.commit, ...changes });
     }
     result.blobsWritten = stats.written;
+    if (!dryRun && result.status !== 'refused') cache.save();
   } catch (e) {
     result.status = 'failed';
     const message = (e as Error).message;
@@ -162,13 +174,19 @@ function countByType(after: FileMap, changes: { added: string[]; changed: string
  * If another cluster's sync moved the branch meanwhile, the commit is re-made on the new head.
  */
 export async function commitClusterTree(
-  repo: Repo, clusterId: string, files: FileMap, c: { message: string; author: { name: string; email: string }; time: Date },
+  repo: Repo, clusterId: string, files: FileMap,
+  c: { message: string; author: { name: string; email: string }; time: Date; previous?: FileMap },
 ): Promise<string> {
   const subtree = await repo.writeTreeFromFiles(files);
   return repo.exclusive(async () => {
     const head = await repo.head();
     const headTree = head ? (await repo.readCommit(head)).tree : undefined;
-    const tree = await repo.replaceSubtree(headTree, clusterPrefix(clusterId), subtree);
+    const prefix = clusterPrefix(clusterId);
+    // Only this cluster's sync writes its subtree, so what the sync read at its start is still what HEAD has.
+    const previous = c.previous
+      ? new Map([...c.previous].map(([p, oid]) => [`${prefix}/${p}`, oid]))
+      : await repo.listFiles(headTree && await repo.entryAt(headTree, prefix), prefix);
+    const tree = await repo.replaceSubtree(headTree, prefix, subtree);
     const commit = await repo.writeCommit({
       tree,
       parents: head ? [head] : [],
@@ -176,7 +194,7 @@ export async function commitClusterTree(
       message: c.message,
     });
     await repo.updateBranch(head, commit);
-    await repo.checkoutSubtree(clusterPrefix(clusterId));
+    await repo.syncWorktree(prefix, previous, new Map([...files].map(([p, oid]) => [`${prefix}/${p}`, oid])));
     return commit;
   });
 }

@@ -1,0 +1,27 @@
+// The floor: paginated raw LIST of every type a sync reads (request + JSON parse), nothing else. Own process.
+import { loadConfig } from '../src/config/load.ts';
+import { resolveAccess } from '../src/kube/access.ts';
+import { createKubeClient } from '../src/kube/client.ts';
+import { discoverTypes } from '../src/kube/discovery.ts';
+import { selectTypes } from '../src/kube/filter.ts';
+import { mapLimit } from '../src/kube/list.ts';
+
+const config = loadConfig({ config: process.argv[2] });
+const cluster = config.clusters[0];
+const client = createKubeClient(cluster.id, resolveAccess(cluster));
+const { selected } = selectTypes((await discoverTypes(client)).types, cluster.discovery, new Set());
+const started = performance.now();
+let objects = 0;
+let bytes = 0;
+await mapLimit(selected, cluster.discovery.concurrency, async (type) => {
+  let cont = '';
+  do {
+    const res = await client.request(`${type.listPath}?limit=${cluster.discovery.pageSize}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
+    bytes += res.body.length;
+    const page = JSON.parse(res.body.toString('utf8')) as { items: unknown[]; metadata: { continue?: string } };
+    objects += page.items.length;
+    cont = page.metadata.continue ?? '';
+  } while (cont);
+});
+const ms = performance.now() - started;
+console.log(JSON.stringify({ ms, objects, bytes, maxRssMB: process.resourceUsage().maxRSS / 1024 }));

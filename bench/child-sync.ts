@@ -1,0 +1,12 @@
+// One kubetrail sync in its own process; reports its own time (without process start-up) and peak RSS.
+import { loadConfig } from '../src/config/load.ts';
+import { syncClusters } from '../src/sync/run.ts';
+
+const config = loadConfig({ config: process.argv[2] });
+const started = performance.now();
+const [r] = await syncClusters(config, { allowMassDelete: true });
+const ms = performance.now() - started;
+console.log(JSON.stringify({
+  ms, maxRssMB: process.resourceUsage().maxRSS / 1024, status: r.status, commit: r.commit ?? null,
+  added: r.added, changed: r.changed, deleted: r.deleted, unchanged: r.unchanged, blobsWritten: r.blobsWritten, error: r.error,
+}));

@@ -1,0 +1,189 @@
+// npm run bench [-- --objects 10000 --runs 3 --scale 50000]
+// Everything against the project's own real kube-apiserver, in one run, side by side:
+//   raw paginated LIST (the floor) · kubetrail sync (first, no-change, 10 changed, 1% deleted) ·
+//   kubectl get -o yaml + awk + git pipeline · peak RSS · API latency on a 1,000-commit history.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import { readEnvFile } from '../test/env/global-setup.ts';
+import { resolveAccess } from '../src/kube/access.ts';
+import { createKubeClient, type KubeClient } from '../src/kube/client.ts';
+import { discoverTypes } from '../src/kube/discovery.ts';
+import { selectTypes } from '../src/kube/filter.ts';
+import { mapLimit } from '../src/kube/list.ts';
+import { validateConfig } from '../src/config/validate.ts';
+import { buildHistory } from './history.ts';
+
+const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, scale: { type: 'string', default: '' }, 'history-commits': { type: 'string', default: '1000' } } });
+const N = Number(values.objects);
+const RUNS = Number(values.runs);
+const root = new URL('..', import.meta.url).pathname;
+const work = join(root, 'bench/work');
+rmSync(work, { recursive: true, force: true });
+mkdirSync(work, { recursive: true });
+const log = (s: string) => process.stderr.write(`bench: ${s}\n`);
+const node = process.execPath;
+
+// ── the cluster ───────────────────────────────────────────────────────────────────────────────────
+log('starting the test apiserver');
+execFileSync('bash', [join(root, 'test/env/up.sh'), join(work, 'env')], { stdio: ['ignore', 'ignore', 'inherit'] });
+const env = readEnvFile(join(work, 'env/env'));
+process.env.KUBECONFIG = env.KUBECONFIG;
+const client = createKubeClient('bench', resolveAccess({ id: 'bench', kubeconfig: env.KUBECONFIG } as never, {}));
+const configFile = join(work, 'kubetrail.yaml');
+const writeConfig = (repo: string) => writeFileSync(configFile, `repo: ${repo}\nclusters:\n  - id: bench\n    kubeconfig: ${env.KUBECONFIG}\n`);
+
+const payload = (i: number) => {
+  const size = 1024 + ((i * 7919) % 3072); // 1-4 KiB of realistic-looking configuration
+  const line = `feature.flag.${i}=enabled; endpoint=https://svc-${i % 50}.internal:8443/api; timeout=30s\n`;
+  return { 'app.properties': line.repeat(Math.ceil(size / line.length)).slice(0, size), LOG_LEVEL: i % 3 ? 'info' : 'debug', replicas: String(i % 5 + 1) };
+};
+
+async function load(client: KubeClient, n: number, from = 0): Promise<void> {
+  const started = performance.now();
+  for (let ns = 0; ns < 20; ns++) await client.request('/api/v1/namespaces', { method: 'POST', body: { metadata: { name: `bench-${ns}` } } });
+  await mapLimit(Array.from({ length: n - from }, (_, k) => k + from), 64, async (i) => {
+    const res = await client.request(`/api/v1/namespaces/bench-${i % 20}/configmaps`, { method: 'POST', body: { metadata: { name: `config-${i}`, labels: { app: `app-${i % 40}` } }, data: payload(i) } });
+    if (res.status !== 201) throw new Error(`create config-${i}: ${res.status}`);
+  });
+  log(`created ${n - from} ConfigMaps in ${((performance.now() - started) / 1000).toFixed(1)} s`);
+}
+
+async function loadCustomResources(client: KubeClient, n: number): Promise<void> {
+  await client.request('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { method: 'POST', body: {
+    apiVersion: 'apiextensions.k8s.io/v1', kind: 'CustomResourceDefinition', metadata: { name: 'items.bench.example.com' },
+    spec: { group: 'bench.example.com', scope: 'Namespaced', names: { kind: 'Item', plural: 'items', singular: 'item', listKind: 'ItemList' },
+      versions: [{ name: 'v1', served: true, storage: true, schema: { openAPIV3Schema: { type: 'object', 'x-kubernetes-preserve-unknown-fields': true } } }] },
+  } });
+  for (let i = 0; i < 100 && (await client.request('/apis/bench.example.com/v1/items')).status !== 200; i++) await new Promise((r) => setTimeout(r, 100));
+  await mapLimit(Array.from({ length: n }, (_, i) => i), 64, async (i) => {
+    const res = await client.request(`/apis/bench.example.com/v1/namespaces/bench-${i % 20}/items`, { method: 'POST', body: {
+      apiVersion: 'bench.example.com/v1', kind: 'Item', metadata: { name: `item-${i}` }, spec: { size: i % 9, tags: ['a', 'b'], owner: { team: `t${i % 7}` } } } });
+    if (res.status !== 201) throw new Error(`create item-${i}: ${res.status}`);
+  });
+}
+
+// ── measurements ──────────────────────────────────────────────────────────────────────────────────
+const child = (script: string, args: string[] = []) => {
+  const r = spawnSync(node, [join(root, 'bench', script), configFile, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  if (r.status !== 0 && !r.stdout.trim()) throw new Error(`${script} failed: ${r.stderr}`);
+  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+};
+const timed = (fn: () => void) => {
+  const t = performance.now();
+  fn();
+  return performance.now() - t;
+};
+const stats = (xs: number[]) => ({ min: Math.min(...xs), median: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)], runs: xs.length });
+const gitCount = (repo: string) => Number(execFileSync('git', ['-C', repo, 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' }));
+
+async function measure(n: number) {
+  const out: Record<string, any> = { objects: n };
+  writeConfig(join(work, 'repo-unused'));
+  const rawRuns = Array.from({ length: RUNS }, () => child('child-list.ts'));
+  out.rawList = { ...stats(rawRuns.map((r) => r.ms)), objects: rawRuns[0].objects, bytes: rawRuns[0].bytes };
+  log(`raw list: ${out.rawList.min.toFixed(0)} ms for ${out.rawList.objects} objects`);
+
+  const first = Array.from({ length: RUNS }, (_, i) => {
+    writeConfig(join(work, `repo-first-${n}-${i}`));
+    return child('child-sync.ts');
+  });
+  out.firstSync = { ...stats(first.map((r) => r.ms)), maxRssMB: Math.max(...first.map((r) => r.maxRssMB)), added: first[0].added };
+  const repo = join(work, `repo-first-${n}-0`);
+  writeConfig(repo);
+  const noChange = Array.from({ length: RUNS }, () => child('child-sync.ts'));
+  out.noChange = { ...stats(noChange.map((r) => r.ms)), commits: noChange.filter((r) => r.commit).length, blobsWritten: Math.max(...noChange.map((r) => r.blobsWritten)) };
+  let next = 0;
+  const changed = [];
+  for (let r = 0; r < RUNS; r++) {
+    await mapLimit(Array.from({ length: 10 }, () => next++), 10, (i) => client.sendJSON('PUT', `/api/v1/namespaces/bench-${i % 20}/configmaps/config-${i}`,
+      { metadata: { name: `config-${i}`, labels: { app: `app-${i % 40}` } }, data: { ...payload(i), LOG_LEVEL: `trace-${r}` } }));
+    const before = gitCount(repo);
+    const res = child('child-sync.ts');
+    const files = execFileSync('git', ['-C', repo, 'show', '--name-only', '--format=', 'HEAD'], { encoding: 'utf8' }).trim().split('\n').length;
+    changed.push({ ...res, commits: gitCount(repo) - before, files });
+  }
+  out.tenChanged = { ...stats(changed.map((r) => r.ms)), commits: changed.map((r) => r.commits), files: changed.map((r) => r.files) };
+  const deleted = [];
+  let del = n - 1;
+  for (let r = 0; r < RUNS; r++) {
+    const victims = Array.from({ length: Math.floor(n / 100) }, () => del--);
+    await mapLimit(victims, 32, (i) => client.request(`/api/v1/namespaces/bench-${i % 20}/configmaps/config-${i}`, { method: 'DELETE' }));
+    deleted.push(child('child-sync.ts'));
+  }
+  out.onePercentDeleted = { ...stats(deleted.map((r) => r.ms)), deleted: deleted.map((r) => r.deleted) };
+  log(`kubetrail: first ${out.firstSync.min.toFixed(0)} ms, no-change ${out.noChange.min.toFixed(0)} ms, 10 changed ${out.tenChanged.min.toFixed(0)} ms`);
+
+  // The shell pipeline over the same types.
+  const { selected } = selectTypes((await discoverTypes(client)).types, validateConfig({ clusters: [{ id: 'bench' }] }).clusters[0].discovery, new Set());
+  const typesFile = join(work, 'types.txt');
+  writeFileSync(typesFile, selected.map((t) => `${t.resource}${t.group ? `.${t.group}` : ''} ${t.name}`).join('\n') + '\n');
+  const pipeFirst = Array.from({ length: RUNS }, (_, i) => timed(() => execFileSync('bash', [join(root, 'bench/pipeline.sh'), join(work, `pipe-${n}-${i}`), typesFile], { stdio: 'ignore' })));
+  const pipeRepo = join(work, `pipe-${n}-0`);
+  const pipeAgain = Array.from({ length: RUNS }, () => timed(() => execFileSync('bash', [join(root, 'bench/pipeline.sh'), pipeRepo, typesFile], { stdio: 'ignore' })));
+  out.pipeline = { first: stats(pipeFirst), noChange: stats(pipeAgain), commitsAfterNoChange: gitCount(pipeRepo) - 1 };
+  log(`pipeline: first ${out.pipeline.first.min.toFixed(0)} ms, no-change ${out.pipeline.noChange.min.toFixed(0)} ms`);
+  return out;
+}
+
+async function apiLatency(repo: string, commits: number) {
+  log(`building a ${commits}-commit history`);
+  const watched = 'core.v1.ConfigMap/bench-1/config-1.yaml';
+  await buildHistory(repo, 'bench', commits, watched);
+  writeConfig(repo);
+  const serve = execFileSync('bash', ['-c', `${node} ${join(root, 'src/cli.ts')} serve --config ${configFile} --port 0 2>${join(work, 'serve.log')} & echo $!`], { encoding: 'utf8' }).trim();
+  let port = 0;
+  for (let i = 0; i < 100 && !port; i++) {
+    await new Promise((r) => setTimeout(r, 100));
+    port = Number(readFileSync(join(work, 'serve.log'), 'utf8').match(/"port":(\d+)/)?.[1] ?? 0);
+  }
+  const base = `http://127.0.0.1:${port}/api/v1/clusters/bench/objects/core.v1.ConfigMap/bench-1/config-1`;
+  const run = async (url: string) => {
+    const r = await autocannon({ url, connections: 4, duration: 10 });
+    return { p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx };
+  };
+  const versionsCount = ((await (await fetch(`${base}/versions?limit=10000`)).json()) as { versions: unknown[] }).versions.length;
+  const result = { commits: gitCount(repo), versionsOfWatched: versionsCount, currentObject: await run(base), versions: await run(`${base}/versions`) };
+  process.kill(Number(serve));
+  return result;
+}
+
+// ── run ───────────────────────────────────────────────────────────────────────────────────────────
+const results: Record<string, any> = { date: new Date().toISOString(), machine: `${(await import('node:os')).cpus().length} cores`, node: process.version };
+try {
+  await load(client, N);
+  await loadCustomResources(client, 1000);
+  results.main = await measure(N + 1000);
+  results.api = await apiLatency(join(work, `repo-first-${N + 1000}-0`), Number(values['history-commits']));
+  if (values.scale) {
+    await load(client, Number(values.scale), N);
+    writeConfig(join(work, 'repo-scale'));
+    const scale = child('child-sync.ts');
+    results.scale = { objects: Number(values.scale) + 1000, firstSyncMs: scale.ms, maxRssMB: scale.maxRssMB };
+  }
+} finally {
+  execFileSync('bash', [join(root, 'test/env/down.sh'), join(work, 'env')]);
+}
+
+const m = results.main;
+const r = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
+const ms = (x: number) => `${x.toFixed(0)} ms`;
+const rows = [
+  ['raw paginated LIST (floor)', ms(m.rawList.min), ms(m.rawList.median), '1.00×', '', `${m.rawList.objects} objects, ${(m.rawList.bytes / 1048576).toFixed(1)} MiB`],
+  ['kubetrail first sync', ms(m.firstSync.min), ms(m.firstSync.median), r(m.firstSync.min, m.rawList.min), r(m.firstSync.min, m.pipeline.first.min), `${m.firstSync.added} files, peak RSS ${m.firstSync.maxRssMB.toFixed(0)} MB`],
+  ['kubetrail no-change rerun', ms(m.noChange.min), ms(m.noChange.median), r(m.noChange.min, m.rawList.min), r(m.noChange.min, m.pipeline.noChange.min), `${m.noChange.commits} commits, ${m.noChange.blobsWritten} blobs written`],
+  ['kubetrail 10 changed', ms(m.tenChanged.min), ms(m.tenChanged.median), r(m.tenChanged.min, m.rawList.min), '', `commits ${m.tenChanged.commits.join('/')}, files ${m.tenChanged.files.join('/')}`],
+  ['kubetrail 1% deleted', ms(m.onePercentDeleted.min), ms(m.onePercentDeleted.median), r(m.onePercentDeleted.min, m.rawList.min), '', `deleted ${m.onePercentDeleted.deleted.join('/')}`],
+  ['pipeline first (kubectl + awk + git)', ms(m.pipeline.first.min), ms(m.pipeline.first.median), r(m.pipeline.first.min, m.rawList.min), '1.00×', ''],
+  ['pipeline no-change', ms(m.pipeline.noChange.min), ms(m.pipeline.noChange.median), r(m.pipeline.noChange.min, m.rawList.min), '1.00×', `${m.pipeline.commitsAfterNoChange} commits`],
+];
+let table = `| measurement | min | median | / raw list | / pipeline | notes |\n|---|---|---|---|---|---|\n${rows.map((x) => `| ${x.join(' | ')} |`).join('\n')}\n`;
+table += `\nAPI on a ${results.api.commits}-commit history (${results.api.versionsOfWatched} versions of the object), autocannon 4 connections × 10 s:\n\n| request | p50 | p99 | requests | non-2xx |\n|---|---|---|---|---|\n`;
+for (const [k, v] of [['current object', results.api.currentObject], ['versions', results.api.versions]] as const) table += `| ${k} | ${v.p50} ms | ${v.p99} ms | ${v.requests} | ${v.non2xx} |\n`;
+if (results.scale) table += `\nScale: first sync of ${results.scale.objects} objects in ${ms(results.scale.firstSyncMs)}, peak RSS ${results.scale.maxRssMB.toFixed(0)} MB (vs ${m.firstSync.maxRssMB.toFixed(0)} MB at ${m.objects}: ${r(results.scale.maxRssMB, m.firstSync.maxRssMB)}).\n`;
+console.log(table);
+const day = results.date.slice(0, 10);
+writeFileSync(join(root, `bench/results/${day}.json`), JSON.stringify(results, null, 2) + '\n');
+writeFileSync(join(root, 'bench/README.md'), `# Benchmarks\n\n\`npm run bench\` (options: \`-- --objects 10000 --runs 3 --scale 50000\`) loads the project's own kube-apiserver with ConfigMaps of 1-4 KiB in 20 namespaces plus 1,000 custom resources, and measures, each in a fresh process, ${RUNS} runs:\n\n- the floor: a paginated raw LIST of every type a sync reads;\n- \`kubetrail sync\`: first run, no-change rerun, 10 objects changed, 1% deleted (time measured inside the process, without Node start-up);\n- the shell pipeline: \`kubectl get <type> -A -o yaml\` per type (4 at a time) split with awk into the same layout, then \`git add -A && git commit\`;\n- HTTP API latency with autocannon on a repository with a long history.\n\nLatest run (${results.date}, ${results.machine}, Node ${results.node}), full figures in \`bench/results/${day}.json\`:\n\n${table}`);

@@ -1,0 +1,122 @@
+// Keeps the working tree and the git index in step with a commit, touching only the paths that changed.
+// (isomorphic-git's checkout re-verifies every file of the subtree: seconds for 10k files; this is proportional
+// to the change.) The index is git's version 2 format, written to index.lock and renamed, as git does.
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { rename, rmdir, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { inflateSync } from 'node:zlib';
+import type { Repo } from './repo.ts';
+
+export interface WorktreeChange { path: string; oid?: string } // no oid: the file goes
+
+interface IndexEntry { path: string; oid: string; stat: BigIntStats | undefined; raw?: Buffer }
+
+/** Reads a version-2 index into path → entry (raw bytes kept, so untouched entries are written back as they were). */
+export function readIndex(file: string): Map<string, IndexEntry> | undefined {
+  if (!existsSync(file)) return new Map();
+  const buf = readFileSync(file);
+  if (buf.toString('latin1', 0, 4) !== 'DIRC' || buf.readUInt32BE(4) !== 2) return undefined; // v3/v4: rebuild instead
+  const entries = new Map<string, IndexEntry>();
+  let at = 12;
+  for (let i = 0, n = buf.readUInt32BE(8); i < n; i++) {
+    const flags = buf.readUInt16BE(at + 60);
+    if (flags & 0x4000) return undefined; // extended flags only exist in v3
+    const end = buf.indexOf(0, at + 62);
+    const path = buf.toString('utf8', at + 62, end);
+    const size = Math.ceil((end - at + 1) / 8) * 8;
+    entries.set(path, { path, oid: buf.toString('hex', at + 40, at + 60), stat: undefined, raw: buf.subarray(at, at + size) });
+    at += size;
+  }
+  return entries;
+}
+
+function encodeEntry(e: IndexEntry): Buffer {
+  if (e.raw) return e.raw;
+  const s = e.stat!;
+  const name = Buffer.from(e.path);
+  const out = Buffer.alloc(Math.ceil((62 + name.length + 1) / 8) * 8);
+  const u32 = (v: bigint | number, at: number) => out.writeUInt32BE(Number(BigInt(v) & 0xffffffffn), at);
+  u32(s.ctimeNs / 1_000_000_000n, 0);
+  u32(s.ctimeNs % 1_000_000_000n, 4);
+  u32(s.mtimeNs / 1_000_000_000n, 8);
+  u32(s.mtimeNs % 1_000_000_000n, 12);
+  u32(s.dev, 16);
+  u32(s.ino, 20);
+  u32(0o100644, 24);
+  u32(s.uid, 28);
+  u32(s.gid, 32);
+  u32(s.size, 36);
+  Buffer.from(e.oid, 'hex').copy(out, 40);
+  out.writeUInt16BE(Math.min(name.length, 0xfff), 60);
+  name.copy(out, 62);
+  return out;
+}
+
+export async function writeIndex(file: string, entries: Map<string, IndexEntry>): Promise<void> {
+  const sorted = [...entries.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  const header = Buffer.alloc(12);
+  header.write('DIRC', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(sorted.length, 8);
+  const body = Buffer.concat([header, ...sorted.map(encodeEntry)]);
+  const lock = `${file}.lock`;
+  await writeFile(lock, Buffer.concat([body, createHash('sha1').update(body).digest()]));
+  await rename(lock, file);
+}
+
+/** A blob's bytes: straight from our loose object when there is one, else through isomorphic-git (packs). */
+async function blobBytes(repo: Repo, oid: string): Promise<Uint8Array> {
+  try {
+    const raw = inflateSync(readFileSync(join(repo.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))));
+    return raw.subarray(raw.indexOf(0) + 1);
+  } catch {
+    return repo.readBlob(oid);
+  }
+}
+
+/** The changes that take files under `prefix` from what the index records to `target` (crash recovery). */
+export function changesFromIndex(repo: Repo, prefix: string, target: Map<string, string>): WorktreeChange[] {
+  const index = readIndex(join(repo.gitdir, 'index')) ?? new Map<string, IndexEntry>();
+  const changes: WorktreeChange[] = [];
+  for (const [path, oid] of target) {
+    if (index.get(path)?.oid !== oid || !existsSync(join(repo.dir, path))) changes.push({ path, oid });
+  }
+  for (const path of index.keys()) if (path.startsWith(`${prefix}/`) && !target.has(path)) changes.push({ path });
+  return changes;
+}
+
+/** Writes and deletes the changed files, then records them in the index. */
+export async function applyToWorktree(repo: Repo, changes: WorktreeChange[]): Promise<void> {
+  if (repo.bare || changes.length === 0) return;
+  const indexFile = join(repo.gitdir, 'index');
+  const index = readIndex(indexFile) ?? new Map();
+  const made = new Set<string>();
+  for (const c of changes) {
+    const file = join(repo.dir, c.path);
+    if (!c.oid) {
+      await unlink(file).catch(() => {});
+      index.delete(c.path);
+      await removeEmptyDirs(repo.dir, dirname(c.path));
+      continue;
+    }
+    const dir = dirname(file);
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    writeFileSync(file, await blobBytes(repo, c.oid)); // sync: see ObjectWriter.write
+    index.set(c.path, { path: c.path, oid: c.oid, stat: statSync(file, { bigint: true }) });
+  }
+  await writeIndex(indexFile, index);
+}
+
+async function removeEmptyDirs(root: string, dir: string): Promise<void> {
+  for (let d = dir; d && d !== '.'; d = dirname(d)) {
+    try {
+      await rmdir(join(root, d));
+    } catch {
+      return; // not empty (or gone): stop climbing
+    }
+  }
+}
