@@ -12,13 +12,14 @@ export async function buildHistory(repoDir: string, clusterId: string, commits: 
   const start = Math.floor(Date.now() / 1000) - commits * 60;
   for (let i = 0; i < commits; i++) {
     const changed = i % 10 === 0 ? [watched, ...paths.slice(i % 97, i % 97 + 2)] : paths.slice((i * 7) % (paths.length - 3), (i * 7) % (paths.length - 3) + 3);
+    const previous = new Map(files);
     for (const p of changed) {
       const yaml = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${p.split('/').pop()!.replace(/\.yaml$/, '')}\ndata:\n  revision: "${i}"\n`;
       files.set(p, await repo.writer.write('blob', Buffer.from(yaml)));
     }
     await commitClusterTree(repo, clusterId, files, {
       message: `${clusterId}: +0 ~${changed.length} -0\n\nKubetrail-Cluster: ${clusterId}\n`,
-      author: { name: 'bench', email: 'bench@localhost' }, time: new Date((start + i * 60) * 1000),
+      author: { name: 'bench', email: 'bench@localhost' }, time: new Date((start + i * 60) * 1000), previous,
     });
   }
 }

@@ -79,7 +79,7 @@ const timed = (fn: () => void) => {
 const stats = (xs: number[]) => ({ min: Math.min(...xs), median: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)], runs: xs.length });
 const gitCount = (repo: string) => Number(execFileSync('git', ['-C', repo, 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' }));
 
-async function measure(n: number) {
+async function measure(n: number, configMaps: number) {
   const out: Record<string, any> = { objects: n };
   writeConfig(join(work, 'repo-unused'));
   const rawRuns = Array.from({ length: RUNS }, () => child('child-list.ts'));
@@ -107,7 +107,7 @@ async function measure(n: number) {
   }
   out.tenChanged = { ...stats(changed.map((r) => r.ms)), commits: changed.map((r) => r.commits), files: changed.map((r) => r.files) };
   const deleted = [];
-  let del = n - 1;
+  let del = configMaps - 1;
   for (let r = 0; r < RUNS; r++) {
     const victims = Array.from({ length: Math.floor(n / 100) }, () => del--);
     await mapLimit(victims, 32, (i) => client.request(`/api/v1/namespaces/bench-${i % 20}/configmaps/config-${i}`, { method: 'DELETE' }));
@@ -133,7 +133,7 @@ async function apiLatency(repo: string, commits: number) {
   const watched = 'core.v1.ConfigMap/bench-1/config-1.yaml';
   await buildHistory(repo, 'bench', commits, watched);
   writeConfig(repo);
-  const serve = execFileSync('bash', ['-c', `${node} ${join(root, 'src/cli.ts')} serve --config ${configFile} --port 0 2>${join(work, 'serve.log')} & echo $!`], { encoding: 'utf8' }).trim();
+  const serve = execFileSync('bash', ['-c', `${node} ${join(root, 'src/cli.ts')} serve --config ${configFile} --port 0 >/dev/null 2>${join(work, 'serve.log')} & echo $!`], { encoding: 'utf8' }).trim();
   let port = 0;
   for (let i = 0; i < 100 && !port; i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -155,7 +155,7 @@ const results: Record<string, any> = { date: new Date().toISOString(), machine: 
 try {
   await load(client, N);
   await loadCustomResources(client, 1000);
-  results.main = await measure(N + 1000);
+  results.main = await measure(N + 1000, N);
   results.api = await apiLatency(join(work, `repo-first-${N + 1000}-0`), Number(values['history-commits']));
   if (values.scale) {
     await load(client, Number(values.scale), N);

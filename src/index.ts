@@ -7,4 +7,4 @@ export type { Config, ClusterConfig } from './config/types.ts';
 export type { SyncResult } from './sync/result.ts';
 export type { ObjectDiff } from './history/diff.ts';
 export { diffObjects } from './history/diff.ts';
-export { HistoryError } from './history/reader.ts';
+export { RequestError } from './errors.ts';

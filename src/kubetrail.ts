@@ -6,7 +6,8 @@ import { createKubeClient } from './kube/client.ts';
 import { crdDefinedTypes, discoverTypes } from './kube/discovery.ts';
 import { selectTypes } from './kube/filter.ts';
 import { History } from './history/queries.ts';
-import { GitReader, HistoryError } from './history/reader.ts';
+import { RequestError } from './errors.ts';
+import { GitReader } from './history/reader.ts';
 import type { Repo } from './store/repo.ts';
 import { SyncEvents, type SyncEventMap, type SyncEventName } from './sync/events.ts';
 import type { SyncResult } from './sync/result.ts';
@@ -42,7 +43,7 @@ export async function createKubetrail(config: Config, opts: KubetrailOptions = {
 
   const cluster = (id: string): ClusterConfig => {
     const c = config.clusters.find((x) => x.id === id);
-    if (!c) throw new HistoryError(404, 'cluster_not_found', `unknown cluster "${id}"`);
+    if (!c) throw new RequestError(404, 'cluster_not_found', `unknown cluster "${id}"`);
     return c;
   };
 

@@ -1,7 +1,7 @@
 // The HTTP API: routes only translate HTTP ⇄ library calls. Every error is JSON {error: {code, message}}.
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
-import { HistoryError } from '../history/reader.ts';
+import { RequestError as ApiError } from '../errors.ts';
 import { SyncInProgressError, type Kubetrail } from '../kubetrail.ts';
 import { CLUSTER_SCOPED_DIR } from '../snapshot/path.ts';
 import type { SyncResult } from '../sync/result.ts';
@@ -18,15 +18,6 @@ export interface AppDeps {
   log?: Log;
 }
 
-class ApiError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
 
 const TYPE = /^[A-Za-z0-9][A-Za-z0-9.-]*\.v[0-9]+[a-z0-9]*\.[A-Za-z][A-Za-z0-9]*$/;
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -179,7 +170,7 @@ export function createApp(deps: AppDeps): Hono {
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
   app.onError((err, c) => {
-    if (err instanceof ApiError || err instanceof HistoryError) {
+    if (err instanceof ApiError) {
       return c.json({ error: { code: err.code, message: err.message } }, err.status as 400);
     }
     if (err instanceof SyncInProgressError) return c.json({ error: { code: 'sync_in_progress', message: err.message } }, 409);

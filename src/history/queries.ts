@@ -3,7 +3,8 @@ import { parse } from 'yaml';
 import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, parseObjectPath } from '../snapshot/path.ts';
 import { diffObjects, type ObjectDiff } from './diff.ts';
 import { Lru } from './lru.ts';
-import { GitReader, HistoryError, type PathChange } from './reader.ts';
+import { RequestError } from '../errors.ts';
+import { GitReader, type PathChange } from './reader.ts';
 
 export interface ObjectRef { clusterId: string; type: string; namespace?: string; name: string }
 
@@ -81,7 +82,7 @@ export class History {
     const { commit, tree } = await this.treeAt(ref.at);
     const path = objectFilePath(ref);
     const blob = tree && await this.reader.lookup(tree, path);
-    if (!commit || !blob) throw new HistoryError(404, 'object_not_found', `no ${ref.type} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} in cluster ${ref.clusterId}${ref.at ? ` at ${ref.at}` : ''}`);
+    if (!commit || !blob) throw new RequestError(404, 'object_not_found', `no ${ref.type} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} in cluster ${ref.clusterId}${ref.at ? ` at ${ref.at}` : ''}`);
     const yaml = await this.reader.blobText(blob);
     return { commit, path, blob, yaml, object: parse(yaml) as unknown };
   }
@@ -133,7 +134,7 @@ export class History {
       prefix = clusterPrefix(q.clusterId);
       if (q.type) prefix += `/${q.type}${q.namespace ? `/${nsDir(q.namespace)}` : ''}`;
     }
-    if (q.cursor && !/^[0-9a-f]{40}$/.test(q.cursor)) throw new HistoryError(400, 'bad_cursor', 'cursor must be a commit id from nextCursor');
+    if (q.cursor && !/^[0-9a-f]{40}$/.test(q.cursor)) throw new RequestError(400, 'bad_cursor', 'cursor must be a commit id from nextCursor');
     const commits: CommitChanges[] = [];
     for await (const c of this.reader.commitsFrom(q.cursor)) {
       const time = c.author.timestamp * 1000;
@@ -157,7 +158,7 @@ export class History {
       const blob = t && await this.reader.lookup(t, path);
       return blob ? parse(await this.reader.blobText(blob)) : undefined;
     }));
-    if (a === undefined && b === undefined) throw new HistoryError(404, 'object_not_found', `no ${ref.type} ${ref.name} at either point`);
+    if (a === undefined && b === undefined) throw new RequestError(404, 'object_not_found', `no ${ref.type} ${ref.name} at either point`);
     return { from: from.commit, to: to.commit, path, diff: diffObjects(a, b) };
   }
 
@@ -174,6 +175,6 @@ export class History {
 
 function parseTime(value: string, field: string): number {
   const t = Date.parse(value);
-  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) throw new HistoryError(400, `bad_${field}`, `${field} must be an ISO time, got "${value}"`);
+  if (!/^\d{4}-\d{2}-\d{2}/.test(value) || Number.isNaN(t)) throw new RequestError(400, `bad_${field}`, `${field} must be an ISO time, got "${value}"`);
   return t;
 }

@@ -1,21 +1,13 @@
 // Reads history straight from the repository. Git objects never change, so trees, commits and per-commit
 // results are cached by id in bounded LRUs; a request walks only commits and subtrees that differ.
 import type { CommitInfo, Repo } from '../store/repo.ts';
+import { RequestError } from '../errors.ts';
 import { Lru } from './lru.ts';
 
 export interface TreeEntryInfo { name: string; oid: string; isTree: boolean }
 
 export interface PathChange { path: string; kind: 'added' | 'changed' | 'deleted'; from?: string; to?: string }
 
-export class HistoryError extends Error {
-  readonly status: number;
-  readonly code: string;
-  constructor(status: number, code: string, message: string) {
-    super(message);
-    this.status = status;
-    this.code = code;
-  }
-}
 
 export class GitReader {
   readonly repo: Repo;
@@ -104,17 +96,17 @@ export class GitReader {
     if (at === undefined || at === '') return this.repo.head();
     if (/^[0-9a-f]{40}$/.test(at)) {
       await this.commit(at).catch(() => {
-        throw new HistoryError(404, 'commit_not_found', `no commit ${at}`);
+        throw new RequestError(404, 'commit_not_found', `no commit ${at}`);
       });
       return at;
     }
     if (/^[0-9a-f]{4,39}$/.test(at)) {
       for await (const c of this.commitsFrom()) if (c.oid.startsWith(at)) return c.oid;
-      throw new HistoryError(404, 'commit_not_found', `no commit ${at} on the branch`);
+      throw new RequestError(404, 'commit_not_found', `no commit ${at} on the branch`);
     }
     const time = Date.parse(at);
     if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(time)) {
-      throw new HistoryError(400, 'bad_at', `"${at}" is neither a commit id nor an ISO time`);
+      throw new RequestError(400, 'bad_at', `"${at}" is neither a commit id nor an ISO time`);
     }
     for await (const c of this.commitsFrom()) if (c.author.timestamp * 1000 <= time) return c.oid;
     return undefined; // before the first commit: nothing existed yet

@@ -24,6 +24,24 @@ export function encodeTree(entries: TreeEntry[]): Buffer {
   ]));
 }
 
+/** Parses a tree object's content, as isomorphic-git's readTree reports it. */
+export function parseTree(content: Buffer): { mode: string; path: string; oid: string; type: string }[] {
+  const entries = [];
+  for (let at = 0; at < content.length;) {
+    const space = content.indexOf(32, at);
+    const nul = content.indexOf(0, space);
+    const mode = content.toString('latin1', at, space);
+    entries.push({
+      mode: mode === '40000' ? '040000' : mode,
+      path: content.toString('utf8', space + 1, nul),
+      oid: content.toString('hex', nul + 1, nul + 21),
+      type: mode === '40000' ? 'tree' : mode === '160000' ? 'commit' : 'blob',
+    });
+    at = nul + 21;
+  }
+  return entries;
+}
+
 export interface Signature { name: string; email: string; timestamp: number; timezoneOffset?: number }
 
 function formatSignature(s: Signature): string {

@@ -3,8 +3,9 @@
 import fs from 'node:fs';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
-import { encodeCommit, encodeTree, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
+import { encodeCommit, encodeTree, parseTree, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
 import { applyToWorktree, changesFromIndex, type WorktreeChange } from './worktree.ts';
 
 export type FileMap = Map<string, string>; // path (relative to a tree) → blob id
@@ -62,8 +63,15 @@ export class Repo {
     return { oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author };
   }
 
+  /** Tree entries; loose trees (all we write) are parsed here directly, packed ones (fetched) by isomorphic-git. */
   async readTree(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
-    return (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree;
+    let raw: Buffer;
+    try {
+      raw = inflateSync(fs.readFileSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))));
+    } catch {
+      return (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree;
+    }
+    return parseTree(raw.subarray(raw.indexOf(0) + 1));
   }
 
   async readBlob(oid: string): Promise<Uint8Array> {

@@ -13,6 +13,7 @@ export interface TestEnv {
   NOBODY_TOKEN: string;
   CA_FILE: string;
   CA_KEY_FILE: string;
+  ETCD_URL: string;
 }
 
 declare module 'vitest' {

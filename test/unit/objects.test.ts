@@ -4,7 +4,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeTree, hashObject, ObjectWriter } from '../../src/store/objects.ts';
+import { encodeTree, hashObject, ObjectWriter, parseTree } from '../../src/store/objects.ts';
 
 const gitIn = (dir: string, args: string[], input?: string) => execFileSync('git', args, { cwd: dir, input, encoding: 'utf8' }).trim();
 
@@ -32,5 +32,8 @@ describe('git objects', () => {
     expect(root).toBe(mktree);
     expect(gitIn(dir, ['cat-file', '-p', `${root}:foo/x.yaml`])).toBe('a');
     expect(gitIn(dir, ['fsck', '--strict', '--no-dangling'])).toBe('');
+    expect(parseTree(encodeTree([{ mode: '040000', name: 'foo', oid: sub }, { mode: '100644', name: 'a:b', oid: a }]))).toEqual([
+      { mode: '100644', path: 'a:b', oid: a, type: 'blob' }, { mode: '040000', path: 'foo', oid: sub, type: 'tree' },
+    ]);
   });
 });
