@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { createCrd, createMany } from '../../helpers/objects.ts';
 import { ensureNamespace } from '../../helpers/rbac.ts';
-import { adminClient, apply, git, kubectl, runCli, runtime, tempDir, testenv } from '../../helpers/testenv.ts';
+import { adminClient, apply, git, kubectl, root, runCli, runtime, tempDir, testenv } from '../../helpers/testenv.ts';
 
 const ns = `sync-${runtime}`;
 const id = `e2e-${runtime}`;
@@ -222,6 +222,28 @@ describe(`sync safety (CLI under ${runtime})`, () => {
     expect(res.code).toBe(0);
     expect(JSON.parse(res.stdout)).toMatchObject({ clusterId: 'testenv', status: 'complete' });
     expect(git(join(dir, 'repo'), ['ls-tree', '--name-only', 'HEAD:clusters'])).toBe('testenv\n');
+  });
+
+  it('--version and --help', async () => {
+    const version = await runCli(['--version']);
+    expect(version.code).toBe(0);
+    expect(version.stdout.trim()).toBe(JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).version);
+    const help = await runCli(['--help']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/Usage:\n\s+kubetrail sync/);
+    expect((await runCli([])).code).toBe(2);
+  });
+
+  it('bare: true keeps only git objects and refs, no working tree', async () => {
+    const dir = tempDir('bare');
+    const repo = join(dir, 'repo.git');
+    writeFileSync(join(dir, 'k.yaml'), [`repo: ${repo}`, 'bare: true', 'clusters:', '  - id: bare', `    kubeconfig: ${testenv().KUBECONFIG}`,
+      `    namespaces: [${ns}]`, '    select: [core.v1.ConfigMap]'].join('\n'));
+    expect((await runCli(['sync', '--config', join(dir, 'k.yaml')])).code).toBe(0);
+    expect(git(repo, ['rev-parse', '--is-bare-repository']).trim()).toBe('true');
+    expect(existsSync(join(repo, 'clusters'))).toBe(false);
+    expect(git(repo, ['ls-tree', '-r', '--name-only', 'HEAD'])).toContain(`clusters/bare/core.v1.ConfigMap/${ns}/app-config.yaml`);
+    expect(git(repo, ['fsck', '--strict', '--no-dangling'])).toBe('');
   });
 
   it('unknown flags are a usage error (exit 2)', async () => {
