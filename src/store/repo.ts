@@ -8,7 +8,9 @@ import git from 'isomorphic-git';
 import { encodeCommit, encodeTree, parseTree, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
 import { applyToWorktree, changesFromIndex, type WorktreeChange } from './worktree.ts';
 
-export type FileMap = Map<string, string>; // path (relative to a tree) → blob id
+import { compareFiles, type FileMap } from './files.ts';
+
+export type { FileMap } from './files.ts';
 
 export interface CommitInfo {
   oid: string;
@@ -63,19 +65,27 @@ export class Repo {
     return { oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author };
   }
 
-  /** Tree entries; loose trees (all we write) are parsed here directly, packed ones (fetched) by isomorphic-git. */
-  async readTree(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
+  /**
+   * A loose object's content (all objects we write are loose), inflated with node:zlib; undefined when the object
+   * is packed (fetched from a remote), which isomorphic-git then reads.
+   */
+  private readLoose(oid: string): Buffer | undefined {
     let raw: Buffer;
     try {
       raw = inflateSync(fs.readFileSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))));
     } catch {
-      return (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree;
+      return undefined;
     }
-    return parseTree(raw.subarray(raw.indexOf(0) + 1));
+    return raw.subarray(raw.indexOf(0) + 1);
+  }
+
+  async readTree(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
+    const loose = this.readLoose(oid);
+    return loose ? parseTree(loose) : (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree;
   }
 
   async readBlob(oid: string): Promise<Uint8Array> {
-    return (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache })).blob;
+    return this.readLoose(oid) ?? (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache })).blob;
   }
 
   /** The id of the tree or blob at `path` inside `treeOid`, if any. */
@@ -165,10 +175,9 @@ export class Repo {
   async syncWorktree(prefix: string, before: FileMap, after: FileMap): Promise<void> {
     if (this.bare) return;
     await writeFile(this.pendingMarker, `${prefix}\n`, { flag: 'a' });
-    const changes: WorktreeChange[] = [];
-    for (const [path, oid] of after) if (before.get(path) !== oid) changes.push({ path, oid });
-    for (const path of before.keys()) if (!after.has(path)) changes.push({ path });
-    await applyToWorktree(this, changes);
+    const { added, changed, deleted } = compareFiles(before, after);
+    const changes: WorktreeChange[] = [...added, ...changed].map((path) => ({ path, oid: after.get(path) }));
+    await applyToWorktree(this, [...changes, ...deleted.map((path) => ({ path }))]);
     await unlink(this.pendingMarker).catch(() => {});
   }
 

@@ -5,7 +5,6 @@ import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
 import { rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import type { Repo } from './repo.ts';
 
 export interface WorktreeChange { path: string; oid?: string } // no oid: the file goes
@@ -65,16 +64,6 @@ export async function writeIndex(file: string, entries: Map<string, IndexEntry>)
   await rename(lock, file);
 }
 
-/** A blob's bytes: straight from our loose object when there is one, else through isomorphic-git (packs). */
-async function blobBytes(repo: Repo, oid: string): Promise<Uint8Array> {
-  try {
-    const raw = inflateSync(readFileSync(join(repo.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))));
-    return raw.subarray(raw.indexOf(0) + 1);
-  } catch {
-    return repo.readBlob(oid);
-  }
-}
-
 /** The changes that take files under `prefix` from what the index records to `target` (crash recovery). */
 export function changesFromIndex(repo: Repo, prefix: string, target: Map<string, string>): WorktreeChange[] {
   const index = readIndex(join(repo.gitdir, 'index')) ?? new Map<string, IndexEntry>();
@@ -105,7 +94,7 @@ export async function applyToWorktree(repo: Repo, changes: WorktreeChange[]): Pr
       mkdirSync(dir, { recursive: true });
       made.add(dir);
     }
-    writeFileSync(file, await blobBytes(repo, c.oid)); // sync: see ObjectWriter.write
+    writeFileSync(file, await repo.readBlob(c.oid)); // sync: see ObjectWriter.write
     index.set(c.path, { path: c.path, oid: c.oid, stat: statSync(file, { bigint: true }) });
   }
   await writeIndex(indexFile, index);

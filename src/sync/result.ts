@@ -1,5 +1,5 @@
-// What one cluster's sync reports, and the pure comparison that produces its counts.
-import type { FileMap } from '../store/repo.ts';
+// What one cluster's sync reports (the file comparison behind its counts lives in store/files.ts), and its commit message.
+import type { FileChanges } from '../store/files.ts';
 
 export type SyncStatus = 'complete' | 'partial' | 'failed' | 'refused';
 
@@ -23,21 +23,7 @@ export interface SyncResult {
   changes: FileChanges;
 }
 
-export interface FileChanges { added: string[]; changed: string[]; deleted: string[] }
-
-/** Pure: what changed between two `path → blob id` maps. */
-export function compareFiles(before: FileMap, after: FileMap): FileChanges & { unchanged: number } {
-  const changes: FileChanges & { unchanged: number } = { added: [], changed: [], deleted: [], unchanged: 0 };
-  for (const [path, oid] of after) {
-    const old = before.get(path);
-    if (old === undefined) changes.added.push(path);
-    else if (old !== oid) changes.changed.push(path);
-    else changes.unchanged++;
-  }
-  for (const path of before.keys()) if (!after.has(path)) changes.deleted.push(path);
-  for (const list of [changes.added, changes.changed, changes.deleted]) list.sort();
-  return changes;
-}
+export { compareFiles, type FileChanges } from '../store/files.ts';
 
 const typeOf = (relPath: string) => relPath.slice(0, relPath.indexOf('/'));
 

@@ -1,5 +1,6 @@
 // One sync of one cluster: discover → list page by page → normalize/redact/serialize → blobs → one commit if changed.
 // Only `path → blob id` is kept in memory; objects are dropped as soon as their blob is hashed (and written if new).
+import { createHash } from 'node:crypto';
 import type { ClusterConfig, Config } from '../config/types.ts';
 import { resolveAccess } from '../kube/access.ts';
 import { createKubeClient, type KubeClient } from '../kube/client.ts';
@@ -12,10 +13,9 @@ import { clusterPrefix, objectPath } from '../snapshot/path.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { hashObject } from '../store/objects.ts';
-import { createHash } from 'node:crypto';
-import { RenderCache } from './render-cache.ts';
 import type { FileMap, Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
+import { RenderCache } from './render-cache.ts';
 import { commitMessage, compareFiles, type SyncResult, type TypeCounts } from './result.ts';
 
 export interface SyncClusterOptions {
