@@ -1,8 +1,8 @@
 // Git object encoding and crash-safe loose-object writes.
 // isomorphic-git writes loose objects in place and never overwrites one, so a kill mid-write would leave a
 // corrupt object forever; here every object goes to a temp file first and is renamed into place.
-import { createHash, randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 
 export type ObjectType = 'blob' | 'tree' | 'commit';
@@ -16,8 +16,8 @@ export function hashObject(type: ObjectType, content: Uint8Array): { oid: string
 
 /** Git orders tree entries by name, comparing a subtree's name as if it ended in `/`. */
 export function encodeTree(entries: TreeEntry[]): Buffer {
-  const key = (e: TreeEntry) => Buffer.from(e.mode === '040000' ? `${e.name}/` : e.name);
-  const sorted = [...entries].sort((a, b) => Buffer.compare(key(a), key(b)));
+  const sorted = entries.map((e) => ({ ...e, key: Buffer.from(e.mode === '040000' ? `${e.name}/` : e.name) }))
+    .sort((a, b) => Buffer.compare(a.key, b.key));
   return Buffer.concat(sorted.flatMap((e) => [
     Buffer.from(`${e.mode === '040000' ? '40000' : e.mode} ${e.name}\0`),
     Buffer.from(e.oid, 'hex'),
@@ -60,7 +60,9 @@ export function encodeCommit(c: { tree: string; parents: string[]; author: Signa
 
 export class ObjectWriter {
   readonly gitdir: string;
-  private readonly dirs = new Set<string>();
+  /** The loose objects of each fan-out directory this writer has looked at: one readdir instead of a stat per object. */
+  private readonly present = new Map<string, Set<string>>();
+  private tmpCount = 0;
   constructor(gitdir: string) {
     this.gitdir = gitdir;
   }
@@ -72,18 +74,43 @@ export class ObjectWriter {
    */
   async write(type: ObjectType, content: Uint8Array, known?: (oid: string) => boolean, stats?: { written: number }): Promise<string> {
     const { oid, wrapped } = hashObject(type, content);
-    if (known?.(oid)) return oid;
-    const dir = `${this.gitdir}/objects/${oid.slice(0, 2)}`;
-    const file = `${dir}/${oid.slice(2)}`;
-    if (existsSync(file)) return oid;
-    if (!this.dirs.has(dir)) {
-      mkdirSync(dir, { recursive: true });
-      this.dirs.add(dir);
-    }
-    const tmp = `${dir}/tmp_obj_${randomBytes(6).toString('hex')}`;
-    writeFileSync(tmp, deflateSync(wrapped, { level: 1 }));
-    renameSync(tmp, file);
+    if (known?.(oid) || this.has(oid)) return oid;
+    this.writeLoose(oid, wrapped);
     if (stats) stats.written++;
     return oid;
+  }
+
+  /** Whether the object is stored loose (as listed when this writer first looked at its fan-out directory). */
+  has(oid: string): boolean {
+    return this.presentIn(`${this.gitdir}/objects/${oid.slice(0, 2)}`).has(oid.slice(2));
+  }
+
+  writeLoose(oid: string, wrapped: Buffer): void {
+    const dir = `${this.gitdir}/objects/${oid.slice(0, 2)}`;
+    const present = this.presentIn(dir); // also creates the directory
+    // Unique within the process (pid) and across a crash-restart of it (time): never another writer's temp file.
+    const tmp = `${dir}/tmp_obj_${process.pid}_${Date.now()}_${this.tmpCount++}`;
+    writeFileSync(tmp, deflateSync(wrapped, { level: 1 }));
+    renameSync(tmp, `${dir}/${oid.slice(2)}`);
+    present.add(oid.slice(2));
+  }
+
+  /**
+   * Forgets what was listed. Called at the start of each sync: a long-running daemon must not trust a listing
+   * that `git gc` may have made stale since (objects packed, unreferenced ones pruned).
+   */
+  refresh(): void {
+    this.present.clear();
+  }
+
+  // Another process may add objects after the listing; the worst case is writing an identical object again.
+  private presentIn(dir: string): Set<string> {
+    let names = this.present.get(dir);
+    if (!names) {
+      mkdirSync(dir, { recursive: true });
+      names = new Set(readdirSync(dir));
+      this.present.set(dir, names);
+    }
+    return names;
   }
 }

@@ -135,7 +135,7 @@ export async function syncFromRemote(repo: Repo, target: RemoteTarget): Promise<
   if (next !== local) {
     const filesOf = async (commit: string | undefined) => {
       const tree = commit ? (await repo.readCommit(commit)).tree : undefined;
-      return repo.listFiles(tree && await repo.entryAt(tree, 'clusters'), 'clusters');
+      return repo.listFiles(tree && await repo.entryAt(tree, 'clusters'));
     };
     const before = await filesOf(local);
     await repo.updateBranch(local, next);

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
 import { encodeCommit, encodeTree, parseTree, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
+import { ObjectBatch, type WrittenPack } from './pack.ts';
 import { applyToWorktree, changesFromIndex, type WorktreeChange } from './worktree.ts';
 
 import { compareFiles, type FileMap } from './files.ts';
@@ -65,11 +66,26 @@ export class Repo {
     return { oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author };
   }
 
+  /** A batch for the new objects of one sync (loose when few, one pack when many). */
+  objectBatch(): ObjectBatch {
+    return new ObjectBatch(this.gitdir, this.writer, (pack) => {
+      // Kept so the worktree update right after a first sync reads its 10k blobs directly.
+      for (const old of this.recentPacks.slice(3)) old.close();
+      this.recentPacks = [pack, ...this.recentPacks.slice(0, 3)];
+    });
+  }
+
+  private recentPacks: WrittenPack[] = [];
+
   /**
-   * A loose object's content (all objects we write are loose), inflated with node:zlib; undefined when the object
-   * is packed (fetched from a remote), which isomorphic-git then reads.
+   * An object's content when we wrote it: loose (inflated with node:zlib) or in a pack this process wrote.
+   * Undefined otherwise (e.g. fetched from a remote), and isomorphic-git reads it.
    */
-  private readLoose(oid: string): Buffer | undefined {
+  private readOwn(oid: string): Buffer | undefined {
+    for (const pack of this.recentPacks) {
+      const content = pack.read(oid);
+      if (content) return content;
+    }
     let raw: Buffer;
     try {
       raw = inflateSync(fs.readFileSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))));
@@ -80,12 +96,12 @@ export class Repo {
   }
 
   async readTree(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
-    const loose = this.readLoose(oid);
+    const loose = this.readOwn(oid);
     return loose ? parseTree(loose) : (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree;
   }
 
   async readBlob(oid: string): Promise<Uint8Array> {
-    return this.readLoose(oid) ?? (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache })).blob;
+    return this.readOwn(oid) ?? (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache })).blob;
   }
 
   /** The id of the tree or blob at `path` inside `treeOid`, if any. */
@@ -168,16 +184,18 @@ export class Repo {
   }
 
   /**
-   * Makes the working tree and index under `prefix` go from `before` to `after` (full paths → blob ids). A marker
-   * file covers the window between moving the branch and finishing, so a run killed in between is completed by
-   * the next one (`finishPendingCheckout`).
+   * Makes the working tree and index under `prefix` go from `before` to `after` (paths relative to `prefix` →
+   * blob ids). A marker file covers the window between moving the branch and finishing, so a run killed in
+   * between is completed by the next one (`finishPendingCheckout`).
    */
   async syncWorktree(prefix: string, before: FileMap, after: FileMap): Promise<void> {
     if (this.bare) return;
     await writeFile(this.pendingMarker, `${prefix}\n`, { flag: 'a' });
     const { added, changed, deleted } = compareFiles(before, after);
-    const changes: WorktreeChange[] = [...added, ...changed].map((path) => ({ path, oid: after.get(path) }));
-    await applyToWorktree(this, [...changes, ...deleted.map((path) => ({ path }))]);
+    const changes: WorktreeChange[] = [];
+    for (const path of [...added, ...changed]) changes.push({ path: `${prefix}/${path}`, oid: after.get(path) });
+    for (const path of deleted) changes.push({ path: `${prefix}/${path}` });
+    await applyToWorktree(this, changes);
     await unlink(this.pendingMarker).catch(() => {});
   }
 

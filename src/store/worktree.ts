@@ -2,14 +2,15 @@
 // (isomorphic-git's checkout re-verifies every file of the subtree: seconds for 10k files; this is proportional
 // to the change.) The index is git's version 2 format, written to index.lock and renamed, as git does.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, statSync, writeFileSync, type BigIntStats } from 'node:fs';
+import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync, type BigIntStats } from 'node:fs';
 import { rename, rmdir, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Repo } from './repo.ts';
 
 export interface WorktreeChange { path: string; oid?: string } // no oid: the file goes
 
-interface IndexEntry { path: string; oid: string; stat: BigIntStats | undefined; raw?: Buffer }
+// Entries are kept encoded: a BigIntStats per file would cost ~1 KB each while 50k files are written.
+interface IndexEntry { path: string; oid: string; raw: Buffer }
 
 /** Reads a version-2 index into path → entry (raw bytes kept, so untouched entries are written back as they were). */
 export function readIndex(file: string): Map<string, IndexEntry> | undefined {
@@ -24,16 +25,14 @@ export function readIndex(file: string): Map<string, IndexEntry> | undefined {
     const end = buf.indexOf(0, at + 62);
     const path = buf.toString('utf8', at + 62, end);
     const size = Math.ceil((end - at + 1) / 8) * 8;
-    entries.set(path, { path, oid: buf.toString('hex', at + 40, at + 60), stat: undefined, raw: buf.subarray(at, at + size) });
+    entries.set(path, { path, oid: buf.toString('hex', at + 40, at + 60), raw: buf.subarray(at, at + size) });
     at += size;
   }
   return entries;
 }
 
-function encodeEntry(e: IndexEntry): Buffer {
-  if (e.raw) return e.raw;
-  const s = e.stat!;
-  const name = Buffer.from(e.path);
+function encodeEntry(path: string, oid: string, s: BigIntStats): Buffer {
+  const name = Buffer.from(path);
   const out = Buffer.alloc(Math.ceil((62 + name.length + 1) / 8) * 8);
   const u32 = (v: bigint | number, at: number) => out.writeUInt32BE(Number(BigInt(v) & 0xffffffffn), at);
   u32(s.ctimeNs / 1_000_000_000n, 0);
@@ -46,19 +45,21 @@ function encodeEntry(e: IndexEntry): Buffer {
   u32(s.uid, 28);
   u32(s.gid, 32);
   u32(s.size, 36);
-  Buffer.from(e.oid, 'hex').copy(out, 40);
+  Buffer.from(oid, 'hex').copy(out, 40);
   out.writeUInt16BE(Math.min(name.length, 0xfff), 60);
   name.copy(out, 62);
   return out;
 }
 
 export async function writeIndex(file: string, entries: Map<string, IndexEntry>): Promise<void> {
-  const sorted = [...entries.values()].sort((a, b) => Buffer.compare(Buffer.from(a.path), Buffer.from(b.path)));
+  // Git sorts by the bytes of the path; an entry's encoded name starts at byte 62 and ends at a NUL.
+  const sorted = [...entries.values()].map((e) => ({ name: e.raw.subarray(62, e.raw.indexOf(0, 62)), raw: e.raw }))
+    .sort((a, b) => Buffer.compare(a.name, b.name));
   const header = Buffer.alloc(12);
   header.write('DIRC', 0, 'latin1');
   header.writeUInt32BE(2, 4);
   header.writeUInt32BE(sorted.length, 8);
-  const body = Buffer.concat([header, ...sorted.map(encodeEntry)]);
+  const body = Buffer.concat([header, ...sorted.map((e) => e.raw)]);
   const lock = `${file}.lock`;
   await writeFile(lock, Buffer.concat([body, createHash('sha1').update(body).digest()]));
   await rename(lock, file);
@@ -94,10 +95,20 @@ export async function applyToWorktree(repo: Repo, changes: WorktreeChange[]): Pr
       mkdirSync(dir, { recursive: true });
       made.add(dir);
     }
-    writeFileSync(file, await repo.readBlob(c.oid)); // sync: see ObjectWriter.write
-    index.set(c.path, { path: c.path, oid: c.oid, stat: statSync(file, { bigint: true }) });
+    index.set(c.path, { path: c.path, oid: c.oid, raw: encodeEntry(c.path, c.oid, writeWorktreeFile(file, await repo.readBlob(c.oid))) });
   }
   await writeIndex(indexFile, index);
+}
+
+/** Writes a file and returns its stat for the index (sync calls: see ObjectWriter.write). */
+function writeWorktreeFile(file: string, data: Uint8Array): BigIntStats {
+  const fd = openSync(file, 'w');
+  try {
+    writeSync(fd, data);
+    return fstatSync(fd, { bigint: true });
+  } finally {
+    closeSync(fd);
+  }
 }
 
 async function removeEmptyDirs(root: string, dir: string): Promise<void> {

@@ -13,6 +13,7 @@ import { clusterPrefix, objectPath } from '../snapshot/path.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { hashObject } from '../store/objects.ts';
+import type { ObjectBatch } from '../store/pack.ts';
 import type { FileMap, Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
 import { RenderCache } from './render-cache.ts';
@@ -48,6 +49,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     failedTypes: [], types: {}, durationMs: 0, changes: { added: [], changed: [], deleted: [] },
   };
   o.events?.emit('cluster.sync.started', { clusterId: cluster.id, dryRun });
+  let batch: ObjectBatch | undefined;
   try {
     const client = o.client ?? createKubeClient(cluster.id, resolveAccess(cluster, o.env), {
       timeoutMs: settings.requestTimeoutSeconds * 1000,
@@ -57,6 +59,8 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const { selected } = selectTypes(discovery.types, settings, crdTypes);
     for (const t of selected) o.events?.emit('resource.discovered', { clusterId: cluster.id, type: t.name, namespaced: t.namespaced });
 
+    repo.writer.refresh();
+    const objects = batch = repo.objectBatch();
     await repo.finishPendingCheckout();
     const head = await repo.head();
     const headTree = head ? (await repo.readCommit(head)).tree : undefined;
@@ -93,7 +97,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
               obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
               obj.kind ??= type.kind;
               const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
-              oid = dryRun ? hashObject('blob', bytes).oid : await repo.writer.write('blob', bytes, (id) => knownBlobs.has(id), stats);
+              oid = dryRun ? hashObject('blob', bytes).oid : objects.write('blob', bytes, (id) => knownBlobs.has(id), stats);
             }
             cache.set(key, oid);
             files.set(path, oid);
@@ -128,6 +132,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       result.error = `refusing to delete ${changes.deleted.length} of ${before.size} recorded objects ` +
         `(more than maxDeletePercent ${settings.maxDeletePercent}%); rerun with --allow-mass-delete if this is intended`;
     } else if (!dryRun && changes.added.length + changes.changed.length + changes.deleted.length > 0) {
+      objects.finish();
       result.commit = await commitClusterTree(repo, cluster.id, after, {
         previous: before,
         message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type)),
@@ -143,6 +148,8 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const message = (e as Error).message;
     result.error = message.startsWith(`cluster ${cluster.id}:`) ? message : `cluster ${cluster.id}: ${message}`;
     o.events?.emit('sync.failed', { clusterId: cluster.id, error: result.error });
+  } finally {
+    batch?.abort(); // objects nothing refers to: a pack not finished is not kept
   }
   result.durationMs = Date.now() - started;
   o.events?.emit('cluster.sync.completed', { result });
@@ -183,9 +190,7 @@ export async function commitClusterTree(
     const headTree = head ? (await repo.readCommit(head)).tree : undefined;
     const prefix = clusterPrefix(clusterId);
     // Only this cluster's sync writes its subtree, so what the sync read at its start is still what HEAD has.
-    const previous = c.previous
-      ? new Map([...c.previous].map(([p, oid]) => [`${prefix}/${p}`, oid]))
-      : await repo.listFiles(headTree && await repo.entryAt(headTree, prefix), prefix);
+    const previous = c.previous ?? await repo.listFiles(headTree && await repo.entryAt(headTree, prefix));
     const tree = await repo.replaceSubtree(headTree, prefix, subtree);
     const commit = await repo.writeCommit({
       tree,
@@ -194,7 +199,7 @@ export async function commitClusterTree(
       message: c.message,
     });
     await repo.updateBranch(head, commit);
-    await repo.syncWorktree(prefix, previous, new Map([...files].map(([p, oid]) => [`${prefix}/${p}`, oid])));
+    await repo.syncWorktree(prefix, previous, files);
     return commit;
   });
 }

@@ -1,10 +1,11 @@
 // Our object encoding must agree byte for byte with the git CLI's.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeTree, hashObject, ObjectWriter, parseTree } from '../../src/store/objects.ts';
+import { Repo } from '../../src/store/repo.ts';
 
 const gitIn = (dir: string, args: string[], input?: string) => execFileSync('git', args, { cwd: dir, input, encoding: 'utf8' }).trim();
 
@@ -35,5 +36,51 @@ describe('git objects', () => {
     expect(parseTree(encodeTree([{ mode: '040000', name: 'foo', oid: sub }, { mode: '100644', name: 'a:b', oid: a }]))).toEqual([
       { mode: '100644', path: 'a:b', oid: a, type: 'blob' }, { mode: '040000', path: 'foo', oid: sub, type: 'tree' },
     ]);
+  });
+});
+
+describe('object batches', () => {
+  it('writes the first 100 new objects loose and the rest into one pack that git verifies and reads', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-pack-'));
+    gitIn(dir, ['init', '-q']);
+    const repo = await Repo.open(dir);
+    const batch = repo.objectBatch();
+    const stats = { written: 0 };
+    const contents = Array.from({ length: 1500 }, (_, i) => Buffer.from(`object ${i}\n${'x'.repeat(i)}\n`));
+    const oids = contents.map((c) => batch.write('blob', c, undefined, stats));
+    batch.write('blob', contents[700], undefined, stats); // again: not stored twice
+    expect(stats.written).toBe(1500);
+    batch.finish();
+
+    const packs = readdirSync(join(dir, '.git/objects/pack'));
+    expect(packs.filter((f) => f.endsWith('.idx'))).toHaveLength(1);
+    const idx = join(dir, '.git/objects/pack', packs.find((f) => f.endsWith('.idx'))!);
+    const verified = gitIn(dir, ['verify-pack', '-v', idx]);
+    expect(verified).toMatch(/non delta: 1400 objects/);
+    expect(gitIn(dir, ['count-objects', '-v'])).toMatch(/^count: 100$[\s\S]*^in-pack: 1400$/m);
+    for (const i of [0, 99, 100, 777, 1499]) {
+      expect(gitIn(dir, ['cat-file', '-p', oids[i]])).toBe(contents[i].toString().trim());
+      expect(Buffer.from(await repo.readBlob(oids[i]))).toEqual(contents[i]); // from the pack just written
+      expect(Buffer.from(await (await Repo.open(dir)).readBlob(oids[i]))).toEqual(contents[i]); // through isomorphic-git
+    }
+    const tree = await repo.writeTreeFromFiles(new Map(oids.map((oid, i) => [`d${i % 7}/f${i}.yaml`, oid])));
+    const commit = await repo.writeCommit({ tree: tree!, parents: [], author: { name: 't', email: 't@x', timestamp: 0 }, message: 'm\n' });
+    await repo.updateBranch(undefined, commit);
+    expect(gitIn(dir, ['fsck', '--strict', '--no-dangling'])).toBe('');
+  });
+
+  it('leaves nothing behind when aborted, and removes temp packs of killed runs', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-pack-'));
+    gitIn(dir, ['init', '-q']);
+    const repo = await Repo.open(dir);
+    const batch = repo.objectBatch();
+    for (let i = 0; i < 300; i++) batch.write('blob', Buffer.from(`o${i}`));
+    const packDir = join(dir, '.git/objects/pack');
+    expect(readdirSync(packDir).some((f) => f.startsWith('tmp_pack'))).toBe(true);
+    batch.abort();
+    expect(readdirSync(packDir)).toEqual([]);
+    writeFileSync(join(packDir, 'tmp_pack_kubetrail_1_0_dead'), 'partial'); // as a kill -9 of pid 1 would leave it
+    repo.objectBatch().abort();
+    expect(readdirSync(packDir)).toEqual([]);
   });
 });

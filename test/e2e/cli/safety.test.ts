@@ -1,5 +1,5 @@
 // What must never happen: a failed type recorded as deleted, a corrupt repo after kill -9, clusters touching each other.
-import { readdirSync, writeFileSync, existsSync } from 'node:fs';
+import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createMany } from '../../helpers/objects.ts';
@@ -18,6 +18,11 @@ function config(dir: string, clusters: string[][]): string {
 const looseObjects = (repo: string) => {
   const objects = join(repo, '.git', 'objects');
   return readdirSync(objects).filter((d) => d.length === 2).reduce((n, d) => n + readdirSync(join(objects, d)).length, 0);
+};
+// Bytes in the pack a sync is still writing (a first sync packs everything after its first 100 objects).
+const tempPackBytes = (repo: string) => {
+  const packs = join(repo, '.git', 'objects', 'pack');
+  return existsSync(packs) ? readdirSync(packs).filter((f) => f.startsWith('tmp_pack')).reduce((n, f) => n + statSync(join(packs, f)).size, 0) : 0;
 };
 
 describe(`crash and failure safety (CLI under ${runtime})`, () => {
@@ -58,15 +63,16 @@ describe(`crash and failure safety (CLI under ${runtime})`, () => {
     const dir = tempDir('crash');
     const file = config(dir, [['  - id: crash', `    kubeconfig: ${testenv().KUBECONFIG}`, `    namespaces: [${ns}]`, '    select: [core.v1.ConfigMap]']]);
     const repo = join(dir, 'repo');
-    // Kill after the first objects are written, then at several later moments of later runs.
+    // Kill while the first loose objects are written, in the middle of writing the pack, then at several later
+    // moments of later runs.
     let interrupted = 0;
-    for (const trigger of [{ objects: 500 }, { ms: 1200 }, { ms: 2500 }, { ms: 4000 }]) {
+    for (const trigger of [{ loose: 50 }, { packBytes: 100_000 }, { ms: 1200 }, { ms: 2500 }, { ms: 4000 }]) {
       const child = spawnCli(['sync', '--config', file]);
       const exited = new Promise((r) => child.once('exit', r));
       const started = Date.now();
       while (child.exitCode === null) {
-        const due = 'objects' in trigger
-          ? existsSync(join(repo, '.git', 'objects')) && looseObjects(repo) >= trigger.objects!
+        const due = 'loose' in trigger ? existsSync(join(repo, '.git', 'objects')) && looseObjects(repo) >= trigger.loose!
+          : 'packBytes' in trigger ? tempPackBytes(repo) >= trigger.packBytes!
           : Date.now() - started >= trigger.ms!;
         if (due) {
           child.kill('SIGKILL');
@@ -76,16 +82,18 @@ describe(`crash and failure safety (CLI under ${runtime})`, () => {
       }
       await exited;
       if (child.signalCode === 'SIGKILL') interrupted++;
-      if ('objects' in trigger) expect(() => git(repo, ['rev-parse', '--verify', '-q', 'HEAD'])).toThrow(); // killed before its commit
+      if (!('ms' in trigger)) expect(() => git(repo, ['rev-parse', '--verify', '-q', 'HEAD'])).toThrow(); // killed before its commit
       if (existsSync(join(repo, '.git'))) expect(git(repo, ['fsck', '--no-dangling']).replace(/notice:.*\n/g, '')).toBe('');
     }
-    expect(interrupted).toBeGreaterThanOrEqual(2);
+    expect(interrupted).toBeGreaterThanOrEqual(3);
     const res = await runCli(['sync', '--config', file, '--json']);
     expect(res.code).toBe(0);
     expect(git(repo, ['fsck', '--strict', '--no-dangling'])).toBe('');
     expect(commits(repo)).toBe(1);
     expect(git(repo, ['ls-tree', '-r', '--name-only', 'HEAD']).trim().split('\n')).toHaveLength(5000);
     expect(git(repo, ['status', '--porcelain'])).toBe('');
+    expect(tempPackBytes(repo)).toBe(0); // what killed runs left behind is cleaned up
+    expect(git(repo, ['count-objects', '-v'])).toMatch(/^garbage: 0$/m);
     const again = JSON.parse((await runCli(['sync', '--config', file, '--json'])).stdout);
     expect(again).toMatchObject({ added: 0, changed: 0, deleted: 0, unchanged: 5000 });
     expect(again.commit).toBeUndefined();
