@@ -66,8 +66,10 @@ async function loadCustomResources(client: KubeClient, n: number): Promise<void>
 }
 
 // ── measurements ──────────────────────────────────────────────────────────────────────────────────
+// Node runs kubetrail with these flags wherever it is started (./kubetrail, the Dockerfile, the npm bin's shebang).
+const NODE_FLAGS = ['--max-semi-space-size=4'];
 const child = (script: string, args: string[] = []) => {
-  const r = spawnSync(node, [join(root, 'bench', script), configFile, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(node, [...NODE_FLAGS, join(root, 'bench', script), configFile, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
   if (r.status !== 0 && !r.stdout.trim()) throw new Error(`${script} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 };

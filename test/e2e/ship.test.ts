@@ -109,6 +109,11 @@ describe('Dockerfile', () => {
     const entrypoint = JSON.parse(dockerfile.match(/^ENTRYPOINT (\[.*\])$/m)![1]) as string[];
     const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)![1]) as string[];
     expect(entrypoint[0]).toBe('node');
+    // The image, ./kubetrail and the npm bin's shebang run Node with the same memory setting.
+    const flag = '--max-semi-space-size=4';
+    expect(entrypoint).toContain(flag);
+    expect(readFileSync(join(root, 'kubetrail'), 'utf8')).toContain(` ${flag} `);
+    expect(readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flag}`);
     const data = tempDir('docker-data');
     const config = join(data, 'kubetrail.yaml');
     writeFileSync(config, stringify({
@@ -116,8 +121,10 @@ describe('Dockerfile', () => {
       clusters: [{ id: 'docker', kubeconfig: testenv().KUBECONFIG, namespaces: ['kubetrail'], select: ['core.v1.ServiceAccount'] }],
     }));
     // The image's ENV, with its paths pointed at this machine.
-    const res = await runCli([...entrypoint.slice(1).map((a) => a.replace('/app/', `${root}/`)), ...cmd].slice(1),
-      { env: { HOME: '/tmp', KUBETRAIL_CONFIG: config, KUBETRAIL_REPO: join(data, 'repo'), KUBETRAIL_GIT_TOKEN: 't' }, cwd: '/' });
+    const res = await runCli(cmd, {
+      command: [process.execPath, entrypoint.slice(1).map((a) => a.replace('/app/', `${root}/`))],
+      env: { HOME: '/tmp', KUBETRAIL_CONFIG: config, KUBETRAIL_REPO: join(data, 'repo'), KUBETRAIL_GIT_TOKEN: 't' }, cwd: '/',
+    });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);
     expect(git(join(data, 'repo'), ['log', '--format=%s']).trim()).toBe('docker: +1 ~0 -0');

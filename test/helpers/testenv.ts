@@ -35,9 +35,12 @@ export function adminClient(id = 'testenv'): KubeClient {
 export interface CliResult { code: number; stdout: string; stderr: string }
 
 /** Runs `kubetrail` as a user would: a separate process, under the runtime chosen for this test run. */
-export function runCli(args: string[], opts: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<CliResult> {
+export function runCli(
+  args: string[],
+  opts: { env?: Record<string, string | undefined>; cwd?: string; command?: [string, string[]] } = {},
+): Promise<CliResult> {
   const cli = join(root, 'src/cli.ts');
-  const [cmd, prefix] = runtime === 'deno' ? ['deno', ['run', '-A', '--quiet', cli]] : [process.execPath, [cli]];
+  const [cmd, prefix] = opts.command ?? (runtime === 'deno' ? ['deno', ['run', '-A', '--quiet', cli]] : [process.execPath, [cli]]);
   const env = { PATH: process.env.PATH, HOME: process.env.HOME, ...opts.env } as Record<string, string>;
   for (const k of Object.keys(env)) if (env[k] === undefined) delete env[k];
   return new Promise((resolve) => {
