@@ -10,6 +10,14 @@ const config = loadConfig({ config: process.argv[2] });
 const cluster = config.clusters[0];
 const client = createKubeClient(cluster.id, resolveAccess(cluster));
 const { selected } = selectTypes((await discoverTypes(client)).types, cluster.discovery, new Set());
+// The best order for the floor too: largest types first (counted before the clock starts), as a sync orders
+// them from its previous run.
+const size = async (listPath: string) => {
+  const page = JSON.parse((await client.request(`${listPath}?limit=1`)).body.toString('utf8'));
+  return page.items.length + (page.metadata.remainingItemCount ?? 0);
+};
+const sizes = new Map(await Promise.all(selected.map(async (t) => [t.name, await size(t.listPath)] as const)));
+selected.sort((a, b) => sizes.get(b.name)! - sizes.get(a.name)!);
 const started = performance.now();
 let objects = 0;
 let bytes = 0;

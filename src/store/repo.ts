@@ -129,8 +129,12 @@ export class Repo {
     return files;
   }
 
-  /** Writes the trees for a set of files bottom-up and returns the root tree id (undefined when empty). */
-  async writeTreeFromFiles(files: FileMap): Promise<string | undefined> {
+  /**
+   * Writes the trees for a set of files bottom-up and returns the root tree id (undefined when empty). With
+   * `base` (the tree the files were before, and which paths changed since), directories without a change keep
+   * their tree id from `base` instead of being encoded and hashed again.
+   */
+  async writeTreeFromFiles(files: FileMap, base?: { tree: string | undefined; changed: Iterable<string> }): Promise<string | undefined> {
     interface Dir { files: TreeEntry[]; dirs: Map<string, Dir> }
     const root: Dir = { files: [], dirs: new Map() };
     for (const [path, oid] of files) {
@@ -144,12 +148,21 @@ export class Repo {
       }
       dir.files.push({ mode: '100644', name, oid });
     }
-    const write = async (dir: Dir): Promise<string> => {
+    const dirty = new Set<string>();
+    for (const path of base?.changed ?? []) {
+      for (let at = path.lastIndexOf('/'); at > 0; at = path.lastIndexOf('/', at - 1)) dirty.add(path.slice(0, at));
+    }
+    const write = async (dir: Dir, path: string, baseOid: string | undefined): Promise<string> => {
+      if (base && baseOid && path && !dirty.has(path)) return baseOid;
+      const baseEntries = base && baseOid ? await this.readTree(baseOid) : [];
       const entries = [...dir.files];
-      for (const [name, sub] of dir.dirs) entries.push({ mode: '040000', name, oid: await write(sub) });
+      for (const [name, sub] of dir.dirs) {
+        const subPath = path ? `${path}/${name}` : name;
+        entries.push({ mode: '040000', name, oid: await write(sub, subPath, baseEntries.find((e) => e.path === name && e.type === 'tree')?.oid) });
+      }
       return this.writer.write('tree', encodeTree(entries));
     };
-    return files.size === 0 ? undefined : write(root);
+    return files.size === 0 ? undefined : write(root, '', base?.tree);
   }
 
   /** Returns a new root tree equal to `rootTree` with the subtree at `path` replaced (or removed when undefined). */

@@ -51,9 +51,11 @@ function encodeEntry(path: string, oid: string, s: BigIntStats): Buffer {
   return out;
 }
 
-export async function writeIndex(file: string, entries: Map<string, IndexEntry>): Promise<void> {
+/** Writes the index; `inOrder` says the entries already are in git's order (read sorted, none added). */
+export async function writeIndex(file: string, entries: Map<string, IndexEntry>, inOrder = false): Promise<void> {
   // Git sorts by the bytes of the path; an entry's encoded name starts at byte 62 and ends at a NUL.
-  const sorted = [...entries.values()].map((e) => ({ name: e.raw.subarray(62, e.raw.indexOf(0, 62)), raw: e.raw }))
+  const sorted = inOrder ? [...entries.values()] : [...entries.values()]
+    .map((e) => ({ name: e.raw.subarray(62, e.raw.indexOf(0, 62)), raw: e.raw }))
     .sort((a, b) => Buffer.compare(a.name, b.name));
   const header = Buffer.alloc(12);
   header.write('DIRC', 0, 'latin1');
@@ -82,6 +84,7 @@ export async function applyToWorktree(repo: Repo, changes: WorktreeChange[]): Pr
   const indexFile = join(repo.gitdir, 'index');
   const index = readIndex(indexFile) ?? new Map();
   const made = new Set<string>();
+  let added = false; // a Map keeps the position of replaced entries; only new paths can break the order
   for (const c of changes) {
     const file = join(repo.dir, c.path);
     if (!c.oid) {
@@ -95,9 +98,10 @@ export async function applyToWorktree(repo: Repo, changes: WorktreeChange[]): Pr
       mkdirSync(dir, { recursive: true });
       made.add(dir);
     }
+    added ||= !index.has(c.path);
     index.set(c.path, { path: c.path, oid: c.oid, raw: encodeEntry(c.path, c.oid, writeWorktreeFile(file, await repo.readBlob(c.oid))) });
   }
-  await writeIndex(indexFile, index);
+  await writeIndex(indexFile, index, !added);
 }
 
 /** Writes a file and returns its stat for the index (sync calls: see ObjectWriter.write). */

@@ -12,6 +12,7 @@ export class RenderCache {
   private readonly fingerprint: string;
   private readonly previous: Map<string, string>;
   private readonly next = new Map<string, string>();
+  private differs = false;
 
   constructor(gitdir: string, clusterId: string, settings: unknown) {
     this.file = join(gitdir, 'kubetrail', `render-cache-${clusterId}.json`);
@@ -32,11 +33,14 @@ export class RenderCache {
   }
 
   set(key: string | undefined, oid: string): void {
-    if (key !== undefined) this.next.set(key, oid);
+    if (key === undefined) return;
+    this.next.set(key, oid);
+    if (this.previous.get(key) !== oid) this.differs = true;
   }
 
   /** Keeps only what this run saw (deleted objects drop out). Written atomically; losing it only costs time. */
   save(): void {
+    if (!this.differs && this.next.size === this.previous.size) return; // the same entries: nothing to write
     mkdirSync(join(this.file, '..'), { recursive: true });
     writeFileSync(`${this.file}.tmp`, JSON.stringify({ fingerprint: this.fingerprint, entries: [...this.next] }));
     renameSync(`${this.file}.tmp`, this.file);

@@ -54,33 +54,30 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const client = o.client ?? createKubeClient(cluster.id, resolveAccess(cluster, o.env), {
       timeoutMs: settings.requestTimeoutSeconds * 1000,
     });
+    repo.writer.refresh();
+    const prefix = clusterPrefix(cluster.id);
+    const hmacKey = config.secrets.unsafeStorePlaintextSecrets ? undefined : config.secrets.hmacKey ?? '';
+    // What the last sync recorded is read while discovery waits for the server.
+    const recorded = readRecorded(repo, prefix, () => new RenderCache(repo.gitdir, cluster.id, {
+      keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : createHash('sha256').update(hmacKey).digest('hex'),
+    }));
+    recorded.catch(() => {}); // awaited below
     const discovery = await discoverTypes(client);
     const crdTypes = settings.includeCRDs ? new Set<string>() : await crdDefinedTypes(client, settings.crdCacheTTL);
     const { selected } = selectTypes(discovery.types, settings, crdTypes);
     for (const t of selected) o.events?.emit('resource.discovered', { clusterId: cluster.id, type: t.name, namespaced: t.namespaced });
 
-    repo.writer.refresh();
+    const { before, beforeTree, knownBlobs, cache } = await recorded;
     const objects = batch = repo.objectBatch();
-    await repo.finishPendingCheckout();
-    const head = await repo.head();
-    const headTree = head ? (await repo.readCommit(head)).tree : undefined;
-    const prefix = clusterPrefix(cluster.id);
-    const before = await repo.listFiles(headTree && await repo.entryAt(headTree, prefix));
-    const knownBlobs = new Set(before.values());
     const stats = { written: 0 };
     const after: FileMap = new Map();
-
     const keepStatus = settings.keepStatus.map(compileTypePattern);
-    const hmacKey = config.secrets.unsafeStorePlaintextSecrets ? undefined : config.secrets.hmacKey ?? '';
-    const cache = new RenderCache(repo.gitdir, cluster.id, {
-      keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : createHash('sha256').update(hmacKey).digest('hex'),
-    });
     const failed = new Set<string>();
     for (const g of discovery.failedGroups) {
       result.failedTypes.push({ type: `${g.group || 'core'}.${g.version ?? '*'}.*`, reason: g.reason });
     }
 
-    await mapLimit(selected, settings.concurrency, async (type: ResourceType) => {
+    await mapLimit(largestFirst(selected, before), settings.concurrency, async (type: ResourceType) => {
       const files: FileMap = new Map();
       const keep = matchesAny(keepStatus, type) !== undefined;
       try {
@@ -135,6 +132,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       objects.finish();
       result.commit = await commitClusterTree(repo, cluster.id, after, {
         previous: before,
+        base: { tree: beforeTree, changed: [...changes.added, ...changes.changed, ...changes.deleted] },
         message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type)),
         author: config.author,
         time: o.now ?? new Date(),
@@ -154,6 +152,28 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
   result.durationMs = Date.now() - started;
   o.events?.emit('cluster.sync.completed', { result });
   return result;
+}
+
+/**
+ * Types by how many objects the last sync recorded, most first (stable otherwise): the longest lists start
+ * first, so a few large types (ConfigMaps, Pods, Secrets) do not start last behind dozens of empty ones.
+ */
+function largestFirst(types: ResourceType[], before: FileMap): ResourceType[] {
+  const counts = new Map<string, number>();
+  for (const path of before.keys()) {
+    const type = path.slice(0, path.indexOf('/'));
+    counts.set(type, (counts.get(type) ?? 0) + 1);
+  }
+  return [...types].sort((a, b) => (counts.get(b.name) ?? 0) - (counts.get(a.name) ?? 0));
+}
+
+async function readRecorded(repo: Repo, prefix: string, loadCache: () => RenderCache) {
+  await repo.finishPendingCheckout();
+  const head = await repo.head();
+  const headTree = head ? (await repo.readCommit(head)).tree : undefined;
+  const beforeTree = headTree && await repo.entryAt(headTree, prefix);
+  const before = await repo.listFiles(beforeTree);
+  return { beforeTree, before, knownBlobs: new Set(before.values()), cache: loadCache() };
 }
 
 function groupOf(typeName: string): string {
@@ -182,9 +202,13 @@ function countByType(after: FileMap, changes: { added: string[]; changed: string
  */
 export async function commitClusterTree(
   repo: Repo, clusterId: string, files: FileMap,
-  c: { message: string; author: { name: string; email: string }; time: Date; previous?: FileMap },
+  c: {
+    message: string; author: { name: string; email: string }; time: Date; previous?: FileMap;
+    /** The cluster's subtree the files changed from, and the changed paths: unchanged directories are reused. */
+    base?: { tree: string | undefined; changed: string[] };
+  },
 ): Promise<string> {
-  const subtree = await repo.writeTreeFromFiles(files);
+  const subtree = await repo.writeTreeFromFiles(files, c.base);
   return repo.exclusive(async () => {
     const head = await repo.head();
     const headTree = head ? (await repo.readCommit(head)).tree : undefined;

@@ -84,3 +84,30 @@ describe('object batches', () => {
     expect(readdirSync(packDir)).toEqual([]);
   });
 });
+
+describe('trees from files', () => {
+  it('reusing unchanged directories gives the same tree as building everything, for adds, changes and deletes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-tree-'));
+    gitIn(dir, ['init', '-q']);
+    const repo = await Repo.open(dir);
+    const blob = (s: string) => repo.writer.write('blob', Buffer.from(s));
+    const files = new Map<string, string>();
+    for (let i = 0; i < 300; i++) files.set(`type${i % 3}.v1.K/ns${i % 7}/obj-${i}.yaml`, await blob(`v0 ${i}`));
+    files.set('type0.v1.K/_cluster/x.yaml', await blob('x'));
+    const baseTree = await repo.writeTreeFromFiles(files);
+
+    const next = new Map(files);
+    next.set('type1.v1.K/ns3/obj-10.yaml', await blob('changed'));
+    next.set('type2.v1.K/ns-new/added.yaml', await blob('added'));
+    next.set('type9.v1.K/ns0/new-type.yaml', await blob('new type'));
+    for (const p of [...next.keys()].filter((p) => p.startsWith('type0.v1.K/ns5/'))) next.delete(p); // a whole directory goes
+    next.delete('type2.v1.K/ns1/obj-8.yaml');
+    const changed = [...new Set([...files.keys(), ...next.keys()])].filter((p) => files.get(p) !== next.get(p));
+
+    const incremental = await repo.writeTreeFromFiles(next, { tree: baseTree, changed });
+    const full = await repo.writeTreeFromFiles(next);
+    expect(incremental).toBe(full);
+    expect(gitIn(dir, ['ls-tree', '-r', '--name-only', incremental!]).split('\n').sort()).toEqual([...next.keys()].sort());
+    expect(gitIn(dir, ['ls-tree', '--name-only', `${incremental}:type0.v1.K`])).not.toContain('ns5');
+  });
+});
