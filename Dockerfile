@@ -18,5 +18,5 @@ USER 10001:10001
 VOLUME ["/data"]
 EXPOSE 8080
 # A small young generation: garbage of each page is collected early instead of growing the heap (bench/README.md).
-ENTRYPOINT ["node", "--max-semi-space-size=4", "/app/src/cli.ts"]
+ENTRYPOINT ["node", "--max-semi-space-size=8", "/app/src/cli.ts"]
 CMD ["sync", "--push"]

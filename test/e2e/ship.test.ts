@@ -110,7 +110,7 @@ describe('Dockerfile', () => {
     const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)![1]) as string[];
     expect(entrypoint[0]).toBe('node');
     // The image, ./kubetrail and the npm bin's shebang run Node with the same memory setting.
-    const flag = '--max-semi-space-size=4';
+    const flag = '--max-semi-space-size=8';
     expect(entrypoint).toContain(flag);
     expect(readFileSync(join(root, 'kubetrail'), 'utf8')).toContain(` ${flag} `);
     expect(readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flag}`);
