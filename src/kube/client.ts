@@ -1,5 +1,6 @@
 // Raw HTTP to the Kubernetes API: client-node applies auth (tokens, client certs, CA), we send the request
 // with node:https and parse the JSON exactly as the server sent it (typed APIs drop unknown fields and rewrite dates).
+import { createHash } from 'node:crypto';
 import http from 'node:http';
 import https from 'node:https';
 import type { Access } from './access.ts';
@@ -43,14 +44,14 @@ function networkError(server: string, e: NodeJS.ErrnoException): KubeError {
 }
 
 /** Turns a non-2xx answer into a one-line error, using the Status message when the server sent one. */
-export function statusError(server: string, path: string, res: KubeResponse): KubeError {
+export function statusError(server: string, method: string, path: string, res: KubeResponse): KubeError {
   let detail = '';
   try {
     detail = JSON.parse(res.body.toString('utf8')).message ?? '';
   } catch { /* not a Status */ }
   const retryable = res.status === 429 || res.status >= 500;
   if (res.status === 401) return new KubeError(`unauthorized (401): ${server} rejected the credentials`, { status: 401 });
-  return new KubeError(`${res.status} from GET ${path}${detail ? `: ${detail}` : ''}`, { status: res.status, retryable });
+  return new KubeError(`${res.status} from ${method} ${path}${detail ? `: ${detail}` : ''}`, { status: res.status, retryable });
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -59,6 +60,21 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
   const server = access.server.replace(/\/+$/, '');
   const defaultTimeout = opts.timeoutMs ?? 30_000;
 
+  // client-node builds a new Agent on every applyToHTTPSOptions call, which means a new TLS connection per
+  // request (a handshake per page of a list). One keep-alive agent per TLS identity reuses connections; the
+  // identity is part of the key, so rotated client certificates (exec plugins) get a new agent.
+  const agents = new Map<string, https.Agent>();
+  function reusable(agent: https.RequestOptions['agent']): https.RequestOptions['agent'] {
+    if (!(agent instanceof https.Agent) || agent.constructor !== https.Agent) return agent; // proxies: as made
+    const o = (agent as https.Agent & { options: https.AgentOptions }).options;
+    const key = createHash('sha256')
+      .update(JSON.stringify([o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername, o.timeout]))
+      .digest('hex');
+    let shared = agents.get(key);
+    if (!shared) agents.set(key, shared = new https.Agent({ ...o, keepAlive: true }));
+    return shared;
+  }
+
   async function request(path: string, o: { accept?: string; method?: string; body?: unknown; timeoutMs?: number } = {}) {
     const url = new URL(server + path);
     const options: https.RequestOptions = {
@@ -66,6 +82,7 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
       headers: { Accept: o.accept ?? 'application/json', 'User-Agent': 'kubetrail' },
     };
     await access.kubeConfig.applyToHTTPSOptions(options);
+    options.agent = reusable(options.agent);
     const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
     if (payload) Object.assign(options.headers!, { 'Content-Type': 'application/json', 'Content-Length': payload.length });
     const transport = url.protocol === 'http:' ? http : https;
@@ -77,7 +94,7 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
         res.on('error', (e) => reject(networkError(server, e)));
       });
       req.setTimeout(o.timeoutMs ?? defaultTimeout, () => {
-        req.destroy(new KubeError(`timeout after ${o.timeoutMs ?? defaultTimeout} ms: GET ${path}`, { retryable: true }));
+        req.destroy(new KubeError(`timeout after ${o.timeoutMs ?? defaultTimeout} ms: ${options.method} ${path}`, { retryable: true }));
       });
       req.on('error', (e) => reject(e instanceof KubeError ? e : networkError(server, e)));
       req.end(payload);
@@ -90,7 +107,7 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
       try {
         const res = await request(path, { accept: o.accept });
         if (res.status >= 200 && res.status < 300) return JSON.parse(res.body.toString('utf8')) as T;
-        throw statusError(server, path, res);
+        throw statusError(server, 'GET', path, res);
       } catch (e) {
         if (!(e instanceof KubeError) || !e.retryable || attempt >= retries) throw e;
         await sleep(Math.min(200 * 2 ** attempt, 5_000));
@@ -100,7 +117,7 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
 
   async function sendJSON<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await request(path, { method, body });
-    if (res.status < 200 || res.status >= 300) throw statusError(server, path, res);
+    if (res.status < 200 || res.status >= 300) throw statusError(server, method, path, res);
     return JSON.parse(res.body.toString('utf8')) as T;
   }
 
