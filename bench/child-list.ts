@@ -4,7 +4,7 @@ import { resolveAccess } from '../src/kube/access.ts';
 import { createKubeClient } from '../src/kube/client.ts';
 import { discoverTypes } from '../src/kube/discovery.ts';
 import { selectTypes } from '../src/kube/filter.ts';
-import { mapLimit } from '../src/kube/list.ts';
+import { mapLimit } from '../src/util/map-limit.ts';
 
 const config = loadConfig({ config: process.argv[2] });
 const cluster = config.clusters[0];

@@ -12,7 +12,7 @@ import { resolveAccess } from '../src/kube/access.ts';
 import { createKubeClient, type KubeClient } from '../src/kube/client.ts';
 import { discoverTypes } from '../src/kube/discovery.ts';
 import { selectTypes } from '../src/kube/filter.ts';
-import { mapLimit } from '../src/kube/list.ts';
+import { mapLimit } from '../src/util/map-limit.ts';
 import { validateConfig } from '../src/config/validate.ts';
 import { buildHistory } from './history.ts';
 

@@ -1,6 +1,6 @@
 // A sync run over the configured clusters: one repository lock, clusters in parallel up to `concurrency`.
 import type { Config } from '../config/types.ts';
-import { mapLimit } from '../kube/list.ts';
+import { mapLimit } from '../util/map-limit.ts';
 import { lockRepo } from '../store/lock.ts';
 import { pushWithRetry, syncFromRemote, type PushResult, type RemoteTarget } from '../store/remote.ts';
 import { Repo } from '../store/repo.ts';

@@ -1,6 +1,6 @@
 // Fast, concurrent creation of test objects through raw HTTP.
 import type { KubeClient } from '../../src/kube/client.ts';
-import { mapLimit } from '../../src/kube/list.ts';
+import { mapLimit } from '../../src/util/map-limit.ts';
 
 export async function createMany(client: KubeClient, collection: string, objects: unknown[], concurrency = 32): Promise<void> {
   await mapLimit(objects, concurrency, async (obj) => {
