@@ -7,7 +7,9 @@ import { commitClusterTree } from '../src/sync/sync.ts';
 export async function buildHistory(repoDir: string, clusterId: string, commits: number, watched: string): Promise<void> {
   const repo = await Repo.open(repoDir);
   const head = (await repo.head())!;
-  const files = await repo.listFiles(await repo.entryAt((await repo.readCommit(head)).tree, clusterPrefix(clusterId)));
+  const subtreeOf = async (commit: string) => repo.entryAt((await repo.readCommit(commit)).tree, clusterPrefix(clusterId));
+  let tree = await subtreeOf(head);
+  const files = await repo.listFiles(tree);
   const paths = [...files.keys()].filter((p) => p.startsWith('core.v1.ConfigMap/'));
   const start = Math.floor(Date.now() / 1000) - commits * 60;
   for (let i = 0; i < commits; i++) {
@@ -17,9 +19,11 @@ export async function buildHistory(repoDir: string, clusterId: string, commits: 
       const yaml = `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ${p.split('/').pop()!.replace(/\.yaml$/, '')}\ndata:\n  revision: "${i}"\n`;
       files.set(p, await repo.writer.write('blob', Buffer.from(yaml)));
     }
-    await commitClusterTree(repo, clusterId, files, {
+    const commit = await commitClusterTree(repo, clusterId, files, {
       message: `${clusterId}: +0 ~${changed.length} -0\n\nKubetrail-Cluster: ${clusterId}\n`,
-      author: { name: 'bench', email: 'bench@localhost' }, time: new Date((start + i * 60) * 1000), previous,
+      author: { name: 'bench', email: 'bench@localhost' }, time: new Date((start + i * 60) * 1000),
+      previous: { files: previous, tree, changed },
     });
+    tree = await subtreeOf(commit);
   }
 }

@@ -96,7 +96,7 @@ export class ObjectWriter {
   }
 
   /**
-   * Forgets what was listed. Called at the start of each sync: a long-running daemon must not trust a listing
+   * Forgets what was listed. Called when a sync starts writing: a long-running daemon must not trust a listing
    * that `git gc` may have made stale since (objects packed, unreferenced ones pruned).
    */
   refresh(): void {

@@ -57,10 +57,6 @@ export class PackWriter {
     writeSync(this.fd, Buffer.alloc(12)); // header, filled in by finish()
   }
 
-  get size(): number {
-    return this.entries.size;
-  }
-
   has(oid: string): boolean {
     return this.entries.has(oid);
   }

@@ -68,6 +68,7 @@ export class Repo {
 
   /** A batch for the new objects of one sync (loose when few, one pack when many). */
   objectBatch(): ObjectBatch {
+    this.writer.refresh();
     return new ObjectBatch(this.gitdir, this.writer, (pack) => {
       // Kept so the worktree update right after a first sync reads its 10k blobs directly.
       for (const old of this.recentPacks.slice(3)) old.close();
@@ -154,7 +155,7 @@ export class Repo {
     }
     const write = async (dir: Dir, path: string, baseOid: string | undefined): Promise<string> => {
       if (base && baseOid && path && !dirty.has(path)) return baseOid;
-      const baseEntries = base && baseOid ? await this.readTree(baseOid) : [];
+      const baseEntries = base && baseOid && dir.dirs.size > 0 ? await this.readTree(baseOid) : [];
       const entries = [...dir.files];
       for (const [name, sub] of dir.dirs) {
         const subPath = path ? `${path}/${name}` : name;

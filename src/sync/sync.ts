@@ -55,7 +55,6 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const client = o.client ?? createKubeClient(cluster.id, resolveAccess(cluster, o.env), {
       timeoutMs: settings.requestTimeoutSeconds * 1000,
     });
-    repo.writer.refresh();
     const prefix = clusterPrefix(cluster.id);
     const hmacKey = config.secrets.unsafeStorePlaintextSecrets ? undefined : config.secrets.hmacKey ?? '';
     // What the last sync recorded is read while discovery waits for the server.
@@ -132,8 +131,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     } else if (!dryRun && changes.added.length + changes.changed.length + changes.deleted.length > 0) {
       objects.finish();
       result.commit = await commitClusterTree(repo, cluster.id, after, {
-        previous: before,
-        base: { tree: beforeTree, changed: [...changes.added, ...changes.changed, ...changes.deleted] },
+        previous: { files: before, tree: beforeTree, changed: [...changes.added, ...changes.changed, ...changes.deleted] },
         message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type)),
         author: config.author,
         time: o.now ?? new Date(),
@@ -204,18 +202,16 @@ function countByType(after: FileMap, changes: { added: string[]; changed: string
 export async function commitClusterTree(
   repo: Repo, clusterId: string, files: FileMap,
   c: {
-    message: string; author: { name: string; email: string }; time: Date; previous?: FileMap;
-    /** The cluster's subtree the files changed from, and the changed paths: unchanged directories are reused. */
-    base?: { tree: string | undefined; changed: string[] };
+    message: string; author: { name: string; email: string }; time: Date;
+    /** The cluster's subtree as the sync read it, and the paths changed since: unchanged directories are reused. */
+    previous: { files: FileMap; tree: string | undefined; changed: string[] };
   },
 ): Promise<string> {
-  const subtree = await repo.writeTreeFromFiles(files, c.base);
+  const subtree = await repo.writeTreeFromFiles(files, c.previous);
   return repo.exclusive(async () => {
     const head = await repo.head();
     const headTree = head ? (await repo.readCommit(head)).tree : undefined;
     const prefix = clusterPrefix(clusterId);
-    // Only this cluster's sync writes its subtree, so what the sync read at its start is still what HEAD has.
-    const previous = c.previous ?? await repo.listFiles(headTree && await repo.entryAt(headTree, prefix));
     const tree = await repo.replaceSubtree(headTree, prefix, subtree);
     const commit = await repo.writeCommit({
       tree,
@@ -224,7 +220,8 @@ export async function commitClusterTree(
       message: c.message,
     });
     await repo.updateBranch(head, commit);
-    await repo.syncWorktree(prefix, previous, files);
+    // Only this cluster's sync writes its subtree, so what the sync read at its start is still what HEAD has.
+    await repo.syncWorktree(prefix, c.previous.files, files);
     return commit;
   });
 }
