@@ -2,7 +2,7 @@
 // isomorphic-git writes loose objects in place and never overwrites one, so a kill mid-write would leave a
 // corrupt object forever; here every object goes to a temp file first and is renamed into place.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 
 export type ObjectType = 'blob' | 'tree' | 'commit';
@@ -108,7 +108,12 @@ export class ObjectWriter {
     let names = this.present.get(dir);
     if (!names) {
       mkdirSync(dir, { recursive: true });
-      names = new Set(readdirSync(dir));
+      names = new Set();
+      for (const name of readdirSync(dir)) {
+        // Another process's temp file is left over from a killed write (the repository lock keeps live writers out).
+        if (name.startsWith('tmp_obj_') && !name.startsWith(`tmp_obj_${process.pid}_`)) rmSync(`${dir}/${name}`, { force: true });
+        else names.add(name);
+      }
       this.present.set(dir, names);
     }
     return names;

@@ -85,9 +85,10 @@ export class PackWriter {
     closeSync(this.fd);
     const name = `pack-${checksum.toString('hex')}`;
     const pack = join(this.dir, `${name}.pack`);
-    renameSync(this.tmp, pack);
-    // git only looks at packs that have an index, so the index goes last.
+    // git only looks at packs that have an index, so the index goes last; both are written before either is
+    // renamed, so only a kill between the two renames can leave a pack without its index.
     writeFileSync(`${this.tmp}.idx`, encodeIndex(this.entries, checksum));
+    renameSync(this.tmp, pack);
     renameSync(`${this.tmp}.idx`, join(this.dir, `${name}.idx`));
     return new WrittenPack(pack, this.entries);
   }

@@ -1,6 +1,6 @@
 // Our object encoding must agree byte for byte with the git CLI's.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -79,9 +79,15 @@ describe('object batches', () => {
     expect(readdirSync(packDir).some((f) => f.startsWith('tmp_pack'))).toBe(true);
     batch.abort();
     expect(readdirSync(packDir)).toEqual([]);
-    writeFileSync(join(packDir, 'tmp_pack_kubetrail_1_0_dead'), 'partial'); // as a kill -9 of pid 1 would leave it
-    repo.objectBatch().abort();
+    writeFileSync(join(packDir, 'tmp_pack_kubetrail_1_0_dead'), 'partial'); // as a kill -9 of pid 1 would leave them
+    const oid = hashObject('blob', Buffer.from('x')).oid;
+    mkdirSync(join(dir, '.git/objects', oid.slice(0, 2)), { recursive: true });
+    writeFileSync(join(dir, '.git/objects', oid.slice(0, 2), 'tmp_obj_1_0_0'), '');
+    const next = repo.objectBatch();
     expect(readdirSync(packDir)).toEqual([]);
+    next.write('blob', Buffer.from('x'));
+    next.abort();
+    expect(gitIn(dir, ['count-objects', '-v'])).toMatch(/^garbage: 0$/m);
   });
 });
 
