@@ -6,11 +6,12 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32, deflateSync, inflateSync } from 'node:zlib';
-import { hashObject, type ObjectType, type ObjectWriter } from './objects.ts';
+import { crc32, inflateSync } from 'node:zlib';
+import { deflate, objectId, type ObjectType, type ObjectWriter } from './objects.ts';
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
 const TMP_PREFIX = 'tmp_pack_kubetrail_';
+const CHUNK_BYTES = 1 << 20;
 
 interface PackEntry { offset: number; end: number; crc: number }
 
@@ -48,6 +49,10 @@ export class PackWriter {
   private readonly fd: number;
   private readonly entries = new Map<string, PackEntry>();
   private offset = 12;
+  // Entries are copied into one chunk that is written when full: a write call per object cost more than
+  // deflating it, and keeping zlib's output buffers would pin 16 KiB of memory per entry.
+  private readonly chunk = Buffer.allocUnsafe(CHUNK_BYTES);
+  private chunkUsed = 0;
 
   constructor(gitdir: string) {
     this.dir = join(gitdir, 'objects', 'pack');
@@ -63,10 +68,24 @@ export class PackWriter {
 
   add(type: ObjectType, content: Uint8Array, oid: string): void {
     if (this.entries.has(oid)) return;
-    const entry = Buffer.concat([entryHeader(TYPE_CODE[type], content.length), deflateSync(content, { level: 1 })]);
-    writeSync(this.fd, entry);
-    this.entries.set(oid, { offset: this.offset, end: this.offset + entry.length, crc: crc32(entry) });
-    this.offset += entry.length;
+    const header = entryHeader(TYPE_CODE[type], content.length);
+    const data = deflate(content);
+    const length = header.length + data.length;
+    this.entries.set(oid, { offset: this.offset, end: this.offset + length, crc: crc32(data, crc32(header)) });
+    if (this.chunkUsed + length > CHUNK_BYTES) this.flush();
+    if (length > CHUNK_BYTES) {
+      writeSync(this.fd, header, 0, header.length, this.offset);
+      writeSync(this.fd, data, 0, data.length, this.offset + header.length);
+    } else {
+      this.chunkUsed += header.copy(this.chunk, this.chunkUsed);
+      this.chunkUsed += data.copy(this.chunk, this.chunkUsed);
+    }
+    this.offset += length;
+  }
+
+  private flush(): void {
+    writeSync(this.fd, this.chunk, 0, this.chunkUsed, this.offset - this.chunkUsed);
+    this.chunkUsed = 0;
   }
 
   /** Completes the pack and its index and moves both into place; returns undefined when nothing was added. */
@@ -75,6 +94,7 @@ export class PackWriter {
       this.abort();
       return undefined;
     }
+    this.flush();
     const header = Buffer.alloc(12);
     header.write('PACK', 0, 'latin1');
     header.writeUInt32BE(2, 4);
@@ -176,10 +196,10 @@ export class ObjectBatch {
 
   /** Stores the object unless `known` says it is stored already; returns its id. `stats.written` counts writes. */
   write(type: ObjectType, content: Uint8Array, known?: (oid: string) => boolean, stats?: { written: number }): string {
-    const { oid, wrapped } = hashObject(type, content);
+    const oid = objectId(type, content);
     if (known?.(oid) || this.pack?.has(oid) || this.loose.has(oid)) return oid;
     if (this.looseWritten < LOOSE_LIMIT) {
-      this.loose.writeLoose(oid, wrapped);
+      this.loose.writeLoose(type, content, oid);
       this.looseWritten++;
     } else {
       (this.pack ??= new PackWriter(this.gitdir)).add(type, content, oid);

@@ -13,7 +13,7 @@ import { normalize } from '../snapshot/normalize.ts';
 import { clusterPrefix, objectPath } from '../snapshot/path.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
-import { hashObject } from '../store/objects.ts';
+import { objectId } from '../store/objects.ts';
 import type { ObjectBatch } from '../store/pack.ts';
 import type { FileMap, Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
@@ -94,7 +94,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
               obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
               obj.kind ??= type.kind;
               const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
-              oid = dryRun ? hashObject('blob', bytes).oid : objects.write('blob', bytes, (id) => knownBlobs.has(id), stats);
+              oid = dryRun ? objectId('blob', bytes) : objects.write('blob', bytes, (id) => knownBlobs.has(id), stats);
             }
             cache.set(key, oid);
             files.set(path, oid);

@@ -4,7 +4,7 @@ import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeTree, hashObject, ObjectWriter, parseTree } from '../../src/store/objects.ts';
+import { encodeTree, objectId, ObjectWriter, parseTree } from '../../src/store/objects.ts';
 import { Repo } from '../../src/store/repo.ts';
 
 const gitIn = (dir: string, args: string[], input?: string) => execFileSync('git', args, { cwd: dir, input, encoding: 'utf8' }).trim();
@@ -14,7 +14,7 @@ describe('git objects', () => {
   gitIn(dir, ['init', '-q']);
 
   it('hashes blobs like git hash-object', () => {
-    expect(hashObject('blob', Buffer.from('hello\n')).oid).toBe(gitIn(dir, ['hash-object', '--stdin'], 'hello\n'));
+    expect(objectId('blob', Buffer.from('hello\n'))).toBe(gitIn(dir, ['hash-object', '--stdin'], 'hello\n'));
   });
 
   it('writes loose objects git can read, and trees in git order', async () => {
@@ -80,7 +80,7 @@ describe('object batches', () => {
     batch.abort();
     expect(readdirSync(packDir)).toEqual([]);
     writeFileSync(join(packDir, 'tmp_pack_kubetrail_1_0_dead'), 'partial'); // as a kill -9 of pid 1 would leave them
-    const oid = hashObject('blob', Buffer.from('x')).oid;
+    const oid = objectId('blob', Buffer.from('x'));
     mkdirSync(join(dir, '.git/objects', oid.slice(0, 2)), { recursive: true });
     writeFileSync(join(dir, '.git/objects', oid.slice(0, 2), 'tmp_obj_1_0_0'), '');
     const next = repo.objectBatch();
