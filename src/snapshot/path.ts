@@ -19,8 +19,13 @@ export function fileNameFor(name: string): string {
   return `${stem}~${hash}${EXT}`;
 }
 
+/** An object's path inside its cluster's directory. */
+export function pathInCluster(typeName: string, namespace: string | undefined, name: string): string {
+  return `${typeName}/${namespace || CLUSTER_SCOPED_DIR}/${fileNameFor(name)}`;
+}
+
 export function objectPath(clusterId: string, typeName: string, namespace: string | undefined, name: string): string {
-  return `${clusterPrefix(clusterId)}/${typeName}/${namespace || CLUSTER_SCOPED_DIR}/${fileNameFor(name)}`;
+  return `${clusterPrefix(clusterId)}/${pathInCluster(typeName, namespace, name)}`;
 }
 
 export interface ObjectLocation { clusterId: string; type: string; namespace: string | undefined; file: string }

@@ -132,38 +132,50 @@ export class Repo {
 
   /**
    * Writes the trees for a set of files bottom-up and returns the root tree id (undefined when empty). With
-   * `base` (the tree the files were before, and which paths changed since), directories without a change keep
-   * their tree id from `base` instead of being encoded and hashed again.
+   * `base` (the tree the files were before, and which paths changed since), only directories above a changed
+   * path are written; every other directory keeps its tree id from `base` and its files are not even grouped.
    */
   async writeTreeFromFiles(files: FileMap, base?: { tree: string | undefined; changed: Iterable<string> }): Promise<string | undefined> {
-    interface Dir { files: TreeEntry[]; dirs: Map<string, Dir> }
-    const root: Dir = { files: [], dirs: new Map() };
-    for (const [path, oid] of files) {
-      const parts = path.split('/');
-      const name = parts.pop()!;
-      let dir = root;
-      for (const p of parts) {
-        let next = dir.dirs.get(p);
-        if (!next) dir.dirs.set(p, next = { files: [], dirs: new Map() });
-        dir = next;
+    const dirty = new Set<string>(['']);
+    const markParents = (path: string) => {
+      for (let at = path.lastIndexOf('/'); at > 0 && !dirty.has(path.slice(0, at)); at = path.lastIndexOf('/', at - 1)) {
+        dirty.add(path.slice(0, at));
       }
-      dir.files.push({ mode: '100644', name, oid });
-    }
-    const dirty = new Set<string>();
-    for (const path of base?.changed ?? []) {
-      for (let at = path.lastIndexOf('/'); at > 0; at = path.lastIndexOf('/', at - 1)) dirty.add(path.slice(0, at));
-    }
-    const write = async (dir: Dir, path: string, baseOid: string | undefined): Promise<string> => {
-      if (base && baseOid && path && !dirty.has(path)) return baseOid;
-      const baseEntries = base && baseOid && dir.dirs.size > 0 ? await this.readTree(baseOid) : [];
-      const entries = [...dir.files];
-      for (const [name, sub] of dir.dirs) {
-        const subPath = path ? `${path}/${name}` : name;
-        entries.push({ mode: '040000', name, oid: await write(sub, subPath, baseEntries.find((e) => e.path === name && e.type === 'tree')?.oid) });
-      }
-      return this.writer.write('tree', encodeTree(entries));
     };
-    return files.size === 0 ? undefined : write(root, '', base?.tree);
+    for (const path of base?.tree ? base.changed : files.keys()) markParents(path);
+    const subdirs = new Map<string, string[]>(); // dirty directory → its dirty subdirectories' names
+    for (const dir of dirty) {
+      if (!dir) continue;
+      const at = dir.lastIndexOf('/');
+      const parent = at < 0 ? '' : dir.slice(0, at);
+      let names = subdirs.get(parent);
+      if (!names) subdirs.set(parent, names = []);
+      names.push(dir.slice(at + 1));
+    }
+    const filesIn = new Map<string, TreeEntry[]>(); // dirty directory → the files directly in it
+    for (const [path, oid] of files) {
+      const at = path.lastIndexOf('/');
+      const dir = at < 0 ? '' : path.slice(0, at);
+      if (!dirty.has(dir)) continue;
+      let entries = filesIn.get(dir);
+      if (!entries) filesIn.set(dir, entries = []);
+      entries.push({ mode: '100644', name: path.slice(at + 1), oid });
+    }
+    const write = async (dir: string, baseOid: string | undefined): Promise<string | undefined> => {
+      const entries = [...filesIn.get(dir) ?? []];
+      const changedSubdirs = new Set(subdirs.get(dir));
+      const baseEntries = baseOid ? await this.readTree(baseOid) : [];
+      for (const e of baseEntries) {
+        if (e.type === 'tree' && !changedSubdirs.has(e.path)) entries.push({ mode: '040000', name: e.path, oid: e.oid });
+      }
+      for (const name of changedSubdirs) {
+        const baseSub = baseEntries.find((e) => e.path === name && e.type === 'tree')?.oid;
+        const oid = await write(dir ? `${dir}/${name}` : name, baseSub);
+        if (oid) entries.push({ mode: '040000', name, oid });
+      }
+      return entries.length === 0 ? undefined : this.writer.write('tree', encodeTree(entries));
+    };
+    return write('', base?.tree);
   }
 
   /** Returns a new root tree equal to `rootTree` with the subtree at `path` replaced (or removed when undefined). */

@@ -10,7 +10,7 @@ import { listAllPages, type KubeObject } from '../kube/list.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import { compileTypePattern, matchesAny } from '../kube/type-pattern.ts';
 import { normalize } from '../snapshot/normalize.ts';
-import { clusterPrefix, objectPath } from '../snapshot/path.ts';
+import { clusterPrefix, pathInCluster } from '../snapshot/path.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { objectId } from '../store/objects.ts';
@@ -78,16 +78,16 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     }
 
     await mapLimit(largestFirst(selected, before), settings.concurrency, async (type: ResourceType) => {
-      const files: FileMap = new Map();
+      const files: [path: string, oid: string][] = [];
       const keep = matchesAny(keepStatus, type) !== undefined;
       try {
         for await (const page of listAllPages(client, type, { pageSize: settings.pageSize, namespaces: settings.namespaces })) {
-          if (page.restarted) files.clear();
+          if (page.restarted) files.length = 0;
           for (const obj of page.items) {
             const meta = obj.metadata ?? {};
             if (!meta.name || !namespaceAllowed(meta.namespace, settings)) continue;
             if (settings.defaultIgnores.ownedObjects && isControlled(obj)) continue;
-            const path = objectPath(cluster.id, type.name, meta.namespace, meta.name).slice(prefix.length + 1);
+            const path = pathInCluster(type.name, meta.namespace, meta.name);
             const key = RenderCache.key(type.name, meta.uid, meta.resourceVersion);
             let oid = cache.get(key);
             if (oid === undefined || before.get(path) !== oid) {
@@ -97,7 +97,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
               oid = dryRun ? objectId('blob', bytes) : objects.write('blob', bytes, (id) => knownBlobs.has(id), stats);
             }
             cache.set(key, oid);
-            files.set(path, oid);
+            files.push([path, oid]);
           }
         }
         for (const [p, id] of files) after.set(p, id);
