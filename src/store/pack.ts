@@ -32,9 +32,12 @@ export class WrittenPack {
     if (!e) return undefined;
     const raw = Buffer.alloc(e.end - e.offset);
     readSync(this.fd ??= openSync(this.file, 'r'), raw, 0, raw.length, e.offset);
+    // The type-and-size header: 4 size bits in the first byte, 7 in each next one while the top bit is set.
+    let size = raw[0] & 0x0f;
     let at = 0;
-    while (raw[at] & 0x80) at++; // the type-and-size header: 7 bits per byte while the top bit is set
-    return inflateSync(raw.subarray(at + 1));
+    for (let shift = 4; raw[at] & 0x80; shift += 7) size += (raw[++at] & 0x7f) * 2 ** shift;
+    // An output buffer of the object's size: node's default 16 KiB per call is churn the GC sees late.
+    return inflateSync(raw.subarray(at + 1), { chunkSize: Math.max(64, size + 64) });
   }
 
   close(): void {
