@@ -1,4 +1,5 @@
 // What must never happen: a failed type recorded as deleted, a corrupt repo after kill -9, clusters touching each other.
+import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -57,8 +58,10 @@ describe(`crash and failure safety (CLI under ${runtime})`, () => {
   it('kill -9 at any point of a 5,000-object sync leaves a valid repo; the next run converges with one commit', async () => {
     const ns = `crash-${runtime}`;
     await ensureNamespace(client, ns);
+    // 1 KiB of hex per object: a pack of ~3 MB, written in several chunks, so a kill can land mid-pack.
+    const payload = (i: number) => Array.from({ length: 16 }, (_, k) => createHash('sha256').update(`${i}/${k}`).digest('hex')).join('');
     await createMany(client, `/api/v1/namespaces/${ns}/configmaps`, Array.from({ length: 5000 }, (_, i) => ({
-      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { payload: `value-${i}-`.repeat(40) },
+      apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: `cm-${i}` }, data: { payload: payload(i) },
     })));
     const dir = tempDir('crash');
     const file = config(dir, [['  - id: crash', `    kubeconfig: ${testenv().KUBECONFIG}`, `    namespaces: [${ns}]`, '    select: [core.v1.ConfigMap]']]);
