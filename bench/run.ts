@@ -232,18 +232,21 @@ if (results.scale) {
 }
 console.log(table);
 const day = results.date.slice(0, 10);
+const pairedFloors = [m.firstSync, m.firstSyncBare, m.noChange, m.tenChanged, m.onePercentDeleted].map((x) => x.floor.min);
+const floorRange = `${ms(Math.min(...pairedFloors))}-${ms(Math.max(...pairedFloors))}`;
 const NOTES = `## Where the time and memory go
 
-- Each kubetrail row is compared with floors run right before each of its runs: after writes (10 changed, 1%
-  deleted) the apiserver serves the same lists measurably slower for a while, so one floor measured at the
-  start would flatter or punish rows depending on when they ran.
+- Each kubetrail row is compared with floors run right before each of its runs, because the floor drifts
+  within one run (here ${ms(m.rawList.min)} at the start, ${floorRange} beside the kubetrail rows; in other runs it was
+  slower right after the writes), so one floor taken at the start would flatter or punish rows by when they ran.
 - The machine has ${results.machine}, shared with etcd and the apiserver. The floor alone keeps both busy (about
   0.45 s of apiserver CPU and 0.8 s of client CPU, JSON parsing and GC, for 11k objects in ~0.65 s), so every
   millisecond of CPU a sync adds (rendering, hashing, compressing, reading the previous tree) shows in its time.
 - A first sync writes every object twice: into git (one pack; only the first 100 objects loose) and as a
-  working-tree file. Native \`git checkout\` of the same tree needs ${ms(m.nativeCheckout.min)} on this disk; first sync minus
-  bare is ${ms(m.firstSync.min - m.firstSyncBare.min)}. The 1.5× target is out of reach for a repository with a working tree here;
-  the bare row is the shipped in-cluster setting.
+  working-tree file. Native \`git checkout\` of the same tree needs ${ms(m.nativeCheckout.min)} on this disk (${r(m.nativeCheckout.min, m.rawList.min)} the floor; it
+  varies several-fold between runs of this VM); first sync minus bare is ${ms(m.firstSync.min - m.firstSyncBare.min)}. Listing plus writing the files
+  the way git does leaves little or nothing of a 1.5× budget for rendering, hashing and compressing, so the bare
+  row (the shipped in-cluster setting) is the one to hold to that target.
 - Peak RSS: importing @kubernetes/client-node (kubeconfig loading and auth) costs ~85 MB on its own: its config
   module imports every generated API client. The raw list, which loads it too, peaks at ${m.rawList.maxRssMB.toFixed(0)} MB${results.scale ? ` (${results.scale.rawList.maxRssMB.toFixed(0)} MB at ${results.scale.objects})` : ''};
   the rest of a sync's memory is the path and blob id of every object, and garbage the GC collects late.
