@@ -106,17 +106,20 @@ async function unavailableApiServices(client: KubeClient): Promise<FailedGroup[]
 
 export async function discoverTypes(client: KubeClient): Promise<Discovery> {
   let discovery: Discovery;
+  // The three requests go out together: each is a round trip a sync waits for before it can list anything.
+  const aggregatedApis = client.getJSON<{ items: AggGroup[] }>('/apis', { accept: AGGREGATED });
+  aggregatedApis.catch(() => {}); // unused against a server without aggregated discovery
+  const unavailable = unavailableApiServices(client);
   const core = await client.request('/api', { accept: AGGREGATED });
   if (core.status === 200 && String(core.headers['content-type']).includes('as=APIGroupDiscoveryList')) {
-    const apis = await client.getJSON<{ items: AggGroup[] }>('/apis', { accept: AGGREGATED });
     const coreGroups = (JSON.parse(core.body.toString('utf8')) as { items: AggGroup[] }).items;
-    discovery = typesFromAggregated([...coreGroups, ...apis.items]);
+    discovery = typesFromAggregated([...coreGroups, ...(await aggregatedApis).items]);
   } else {
     if (core.status === 401) await client.getJSON('/api'); // throws the one-line 401 error
     discovery = await legacyDiscovery(client);
   }
   const known = new Set(discovery.failedGroups.map((f) => f.group));
-  for (const f of await unavailableApiServices(client)) {
+  for (const f of await unavailable) {
     if (known.has(f.group)) continue;
     known.add(f.group);
     discovery.failedGroups.push(f);

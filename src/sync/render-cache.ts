@@ -10,9 +10,10 @@ const FORMAT = 1; // bump when normalize/serialize output changes
 export class RenderCache {
   private readonly file: string;
   private readonly fingerprint: string;
-  private readonly previous: Map<string, string>;
-  private readonly next = new Map<string, string>();
-  private differs = false;
+  /** The last run's entries; `seen` marks those this run met again with the same blob. */
+  private readonly previous: Map<string, { oid: string; seen: boolean }>;
+  private readonly added = new Map<string, string>();
+  private seen = 0;
 
   constructor(gitdir: string, clusterId: string, settings: unknown) {
     this.file = join(gitdir, 'kubetrail', `render-cache-${clusterId}.json`);
@@ -20,7 +21,7 @@ export class RenderCache {
     this.previous = new Map();
     try {
       const saved = JSON.parse(readFileSync(this.file, 'utf8')) as { fingerprint: string; entries: [string, string][] };
-      if (saved.fingerprint === this.fingerprint) this.previous = new Map(saved.entries);
+      if (saved.fingerprint === this.fingerprint) for (const [key, oid] of saved.entries) this.previous.set(key, { oid, seen: false });
     } catch { /* no cache yet, or unreadable: render everything */ }
   }
 
@@ -29,20 +30,28 @@ export class RenderCache {
   }
 
   get(key: string | undefined): string | undefined {
-    return key === undefined ? undefined : this.previous.get(key);
+    return key === undefined ? undefined : this.previous.get(key)?.oid;
   }
 
   set(key: string | undefined, oid: string): void {
     if (key === undefined) return;
-    this.next.set(key, oid);
-    if (this.previous.get(key) !== oid) this.differs = true;
+    const entry = this.previous.get(key);
+    if (entry?.oid === oid) {
+      if (!entry.seen) this.seen++;
+      entry.seen = true;
+    } else {
+      this.added.set(key, oid);
+    }
   }
 
   /** Keeps only what this run saw (deleted objects drop out). Written atomically; losing it only costs time. */
   save(): void {
-    if (!this.differs && this.next.size === this.previous.size) return; // the same entries: nothing to write
+    if (this.added.size === 0 && this.seen === this.previous.size) return; // the same entries: nothing to write
+    const entries: [string, string][] = [];
+    for (const [key, { oid, seen }] of this.previous) if (seen && !this.added.has(key)) entries.push([key, oid]);
+    for (const entry of this.added) entries.push(entry);
     mkdirSync(join(this.file, '..'), { recursive: true });
-    writeFileSync(`${this.file}.tmp`, JSON.stringify({ fingerprint: this.fingerprint, entries: [...this.next] }));
+    writeFileSync(`${this.file}.tmp`, JSON.stringify({ fingerprint: this.fingerprint, entries }));
     renameSync(`${this.file}.tmp`, this.file);
   }
 }

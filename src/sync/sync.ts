@@ -67,7 +67,9 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const { selected } = selectTypes(discovery.types, settings, crdTypes);
     for (const t of selected) o.events?.emit('resource.discovered', { clusterId: cluster.id, type: t.name, namespaced: t.namespaced });
 
-    const { before, beforeTree, knownBlobs, cache } = await recorded;
+    const { before, beforeTree, cache } = await recorded;
+    let knownBlobs: Set<string> | undefined; // built at the first render: a run without changes never needs it
+    const known = (oid: string) => (knownBlobs ??= new Set(before.values())).has(oid);
     const objects = batch = repo.objectBatch();
     const stats = { written: 0 };
     const after: FileMap = new Map();
@@ -94,7 +96,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
               obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
               obj.kind ??= type.kind;
               const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
-              oid = dryRun ? objectId('blob', bytes) : objects.write('blob', bytes, (id) => knownBlobs.has(id), stats);
+              oid = dryRun ? objectId('blob', bytes) : objects.write('blob', bytes, known, stats);
             }
             cache.set(key, oid);
             files.push([path, oid]);
@@ -172,7 +174,7 @@ async function readRecorded(repo: Repo, prefix: string, loadCache: () => RenderC
   const headTree = head ? (await repo.readCommit(head)).tree : undefined;
   const beforeTree = headTree && await repo.entryAt(headTree, prefix);
   const before = await repo.listFiles(beforeTree);
-  return { beforeTree, before, knownBlobs: new Set(before.values()), cache: loadCache() };
+  return { beforeTree, before, cache: loadCache() };
 }
 
 function groupOf(typeName: string): string {
