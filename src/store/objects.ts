@@ -2,7 +2,7 @@
 // isomorphic-git writes loose objects in place and never overwrites one, so a kill mid-write would leave a
 // corrupt object forever; here every object goes to a temp file first and is renamed into place.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { deflateSync } from 'node:zlib';
 
 export type ObjectType = 'blob' | 'tree' | 'commit';
@@ -96,7 +96,8 @@ export class ObjectWriter {
 
   writeLoose(type: ObjectType, content: Uint8Array, oid: string): void {
     const dir = `${this.gitdir}/objects/${oid.slice(0, 2)}`;
-    const present = this.presentIn(dir); // also creates the directory
+    const present = this.presentIn(dir);
+    if (present.size === 0) mkdirSync(dir, { recursive: true }); // fan-out directories are made when first needed
     // Unique within the process (pid) and across a crash-restart of it (time): never another writer's temp file.
     const tmp = `${dir}/tmp_obj_${process.pid}_${Date.now()}_${this.tmpCount++}`;
     writeFileSync(tmp, deflate(Buffer.concat([Buffer.from(objectHeader(type, content.length)), content])));
@@ -116,9 +117,8 @@ export class ObjectWriter {
   private presentIn(dir: string): Set<string> {
     let names = this.present.get(dir);
     if (!names) {
-      mkdirSync(dir, { recursive: true });
       names = new Set();
-      for (const name of readdirSync(dir)) {
+      for (const name of existsSync(dir) ? readdirSync(dir) : []) {
         // Another process's temp file is left over from a killed write (the repository lock keeps live writers out).
         if (name.startsWith('tmp_obj_') && !name.startsWith(`tmp_obj_${process.pid}_`)) rmSync(`${dir}/${name}`, { force: true });
         else names.add(name);
