@@ -143,14 +143,14 @@ export class Repo {
       }
     };
     for (const path of base?.tree ? base.changed : files.keys()) markParents(path);
-    const subdirs = new Map<string, string[]>(); // dirty directory → its dirty subdirectories' names
+    const subdirs = new Map<string, Set<string>>(); // dirty directory → its dirty subdirectories' names
     for (const dir of dirty) {
       if (!dir) continue;
       const at = dir.lastIndexOf('/');
       const parent = at < 0 ? '' : dir.slice(0, at);
       let names = subdirs.get(parent);
-      if (!names) subdirs.set(parent, names = []);
-      names.push(dir.slice(at + 1));
+      if (!names) subdirs.set(parent, names = new Set());
+      names.add(dir.slice(at + 1));
     }
     const filesIn = new Map<string, TreeEntry[]>(); // dirty directory → the files directly in it
     for (const [path, oid] of files) {
@@ -163,14 +163,11 @@ export class Repo {
     }
     const write = async (dir: string, baseOid: string | undefined): Promise<string | undefined> => {
       const entries = [...filesIn.get(dir) ?? []];
-      const changedSubdirs = new Set(subdirs.get(dir));
-      const baseEntries = baseOid ? await this.readTree(baseOid) : [];
-      for (const e of baseEntries) {
-        if (e.type === 'tree' && !changedSubdirs.has(e.path)) entries.push({ mode: '040000', name: e.path, oid: e.oid });
-      }
+      const changedSubdirs = subdirs.get(dir) ?? new Set<string>();
+      const baseSubdirs = new Map((baseOid ? await this.readTree(baseOid) : []).filter((e) => e.type === 'tree').map((e) => [e.path, e.oid]));
+      for (const [name, oid] of baseSubdirs) if (!changedSubdirs.has(name)) entries.push({ mode: '040000', name, oid });
       for (const name of changedSubdirs) {
-        const baseSub = baseEntries.find((e) => e.path === name && e.type === 'tree')?.oid;
-        const oid = await write(dir ? `${dir}/${name}` : name, baseSub);
+        const oid = await write(dir ? `${dir}/${name}` : name, baseSubdirs.get(name));
         if (oid) entries.push({ mode: '040000', name, oid });
       }
       return entries.length === 0 ? undefined : this.writer.write('tree', encodeTree(entries));
