@@ -29,6 +29,11 @@ export class RenderCache {
     return typeof uid === 'string' && typeof resourceVersion === 'string' && resourceVersion ? `${type}/${uid}/${resourceVersion}` : undefined;
   }
 
+  /** Entries from the last run (0 when there was none, or its settings differ). */
+  get size(): number {
+    return this.previous.size;
+  }
+
   get(key: string | undefined): string | undefined {
     return key === undefined ? undefined : this.previous.get(key)?.oid;
   }

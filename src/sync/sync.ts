@@ -6,7 +6,7 @@ import { resolveAccess } from '../kube/access.ts';
 import { createKubeClient, type KubeClient } from '../kube/client.ts';
 import { crdDefinedTypes, discoverTypes, type ResourceType } from '../kube/discovery.ts';
 import { isControlled, namespaceAllowed, selectTypes } from '../kube/filter.ts';
-import { listAllPages, type KubeObject } from '../kube/list.ts';
+import { getObject, listAllPages, type KubeObject } from '../kube/list.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import { compileTypePattern, matchesAny } from '../kube/type-pattern.ts';
 import { normalize } from '../snapshot/normalize.ts';
@@ -19,6 +19,9 @@ import type { FileMap, Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
 import { RenderCache } from './render-cache.ts';
 import { commitMessage, compareFiles, type SyncResult, type TypeCounts } from './result.ts';
+
+// More than 1 in REFETCH_LIMIT objects of a type changed: one full list costs less than a GET for each.
+const REFETCH_LIMIT = 50;
 
 export interface SyncClusterOptions {
   config: Config;
@@ -79,28 +82,44 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       result.failedTypes.push({ type: `${g.group || 'core'}.${g.version ?? '*'}.*`, reason: g.reason });
     }
 
-    await mapLimit(largestFirst(selected, before), settings.concurrency, async (type: ResourceType) => {
+    const recordedCounts = countTypes(before);
+    await mapLimit(largestFirst(selected, recordedCounts), settings.concurrency, async (type: ResourceType) => {
       const files: [path: string, oid: string][] = [];
+      const stale: NonNullable<KubeObject['metadata']>[] = []; // listed as metadata only, changed since recorded
       const keep = matchesAny(keepStatus, type) !== undefined;
+      const record = (obj: KubeObject, metadataOnly: boolean) => {
+        const meta = obj.metadata ?? {};
+        if (!meta.name || !namespaceAllowed(meta.namespace, settings)) return;
+        if (settings.defaultIgnores.ownedObjects && isControlled(obj)) return;
+        const path = pathInCluster(type.name, meta.namespace, meta.name);
+        const key = RenderCache.key(type.name, meta.uid, meta.resourceVersion);
+        let oid = cache.get(key);
+        if (oid === undefined || before.get(path) !== oid) {
+          if (metadataOnly) return void stale.push(meta);
+          obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
+          obj.kind ??= type.kind;
+          const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
+          oid = dryRun ? objectId('blob', bytes) : objects.write('blob', bytes, known, stats);
+        }
+        cache.set(key, oid);
+        files.push([path, oid]);
+      };
+      const list = async (metadataOnly: boolean) => {
+        for await (const page of listAllPages(client, type, { pageSize: settings.pageSize, namespaces: settings.namespaces, metadataOnly })) {
+          if (page.restarted) files.length = stale.length = 0;
+          for (const obj of page.items) record(obj, page.metadataOnly);
+        }
+      };
       try {
-        for await (const page of listAllPages(client, type, { pageSize: settings.pageSize, namespaces: settings.namespaces })) {
-          if (page.restarted) files.length = 0;
-          for (const obj of page.items) {
-            const meta = obj.metadata ?? {};
-            if (!meta.name || !namespaceAllowed(meta.namespace, settings)) continue;
-            if (settings.defaultIgnores.ownedObjects && isControlled(obj)) continue;
-            const path = pathInCluster(type.name, meta.namespace, meta.name);
-            const key = RenderCache.key(type.name, meta.uid, meta.resourceVersion);
-            let oid = cache.get(key);
-            if (oid === undefined || before.get(path) !== oid) {
-              obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
-              obj.kind ??= type.kind;
-              const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
-              oid = dryRun ? objectId('blob', bytes) : objects.write('blob', bytes, known, stats);
-            }
-            cache.set(key, oid);
-            files.push([path, oid]);
-          }
+        // A type on record is listed as metadata first: an unchanged resourceVersion means the recorded blob,
+        // so only the objects that changed are read in full, one GET each, or in one full list when many did.
+        await list(cache.size > 0 && recordedCounts.has(type.name));
+        if (stale.length * REFETCH_LIMIT > files.length + stale.length) {
+          files.length = stale.length = 0;
+          await list(false);
+        } else {
+          const fetched = await mapLimit(stale, settings.concurrency, (m) => getObject(client, type, m.namespace, m.name!));
+          for (const obj of fetched) if (obj) record(obj, false); // undefined: deleted since the list
         }
         for (const [p, id] of files) after.set(p, id);
         o.onTypeDone?.(type.name, undefined);
@@ -159,13 +178,18 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
  * Types by how many objects the last sync recorded, most first (stable otherwise): the longest lists start
  * first, so a few large types (ConfigMaps, Pods, Secrets) do not start last behind dozens of empty ones.
  */
-function largestFirst(types: ResourceType[], before: FileMap): ResourceType[] {
+function largestFirst(types: ResourceType[], counts: Map<string, number>): ResourceType[] {
+  return [...types].sort((a, b) => (counts.get(b.name) ?? 0) - (counts.get(a.name) ?? 0));
+}
+
+/** How many files of each type were recorded. */
+function countTypes(files: FileMap): Map<string, number> {
   const counts = new Map<string, number>();
-  for (const path of before.keys()) {
+  for (const path of files.keys()) {
     const type = path.slice(0, path.indexOf('/'));
     counts.set(type, (counts.get(type) ?? 0) + 1);
   }
-  return [...types].sort((a, b) => (counts.get(b.name) ?? 0) - (counts.get(a.name) ?? 0));
+  return counts;
 }
 
 async function readRecorded(repo: Repo, prefix: string, loadCache: () => RenderCache) {

@@ -51,4 +51,25 @@ describe('listAllPages', () => {
     const client = { getJSON: async () => { throw new KubeError('410', { status: 410 }); } } as unknown as KubeClient;
     await expect((async () => { for await (const _ of listAllPages(client, type, { pageSize: 1, maxRestarts: 2 })) { /* drain */ } })()).rejects.toThrow('410');
   });
+
+  it('asks for metadata only when told, and says whether the server answered so', async () => {
+    const accepts: (string | undefined)[] = [];
+    const answer = (honour: boolean) => ({
+      async getJSON(_path: string, o: { accept?: string } = {}) {
+        accepts.push(o.accept);
+        const partial = honour && o.accept?.startsWith('application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1');
+        return { kind: partial ? 'PartialObjectMetadataList' : 'ConfigMapList', items: [{ metadata: { name: 'a' } }], metadata: {} };
+      },
+    }) as unknown as KubeClient;
+    const flags = async (client: KubeClient, metadataOnly: boolean) => {
+      const out = [];
+      for await (const p of listAllPages(client, type, { pageSize: 5, metadataOnly })) out.push(p.metadataOnly);
+      return out;
+    };
+    expect(await flags(answer(true), true)).toEqual([true]);
+    expect(await flags(answer(false), true)).toEqual([false]); // e.g. an aggregated API: the full list came back
+    expect(await flags(answer(true), false)).toEqual([false]);
+    expect(accepts[0]).toMatch(/,application\/json$/); // a full list stays acceptable
+    expect(accepts[2]).toBeUndefined();
+  });
 });
