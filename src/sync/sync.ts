@@ -1,9 +1,10 @@
-// One sync of one cluster: discover → list page by page → normalize/redact/serialize → blobs → one commit if changed.
+// One sync of one cluster: discover → list page by page (metadata only for types on record, then what changed)
+// → normalize/redact/serialize → blobs → one commit if changed.
 // Only `path → blob id` is kept in memory; objects are dropped as soon as their blob is hashed (and written if new).
 import { createHash } from 'node:crypto';
 import type { ClusterConfig, Config } from '../config/types.ts';
 import { resolveAccess } from '../kube/access.ts';
-import { createKubeClient, type KubeClient } from '../kube/client.ts';
+import { createKubeClient, KubeError, type KubeClient } from '../kube/client.ts';
 import { crdDefinedTypes, discoverTypes, type ResourceType } from '../kube/discovery.ts';
 import { isControlled, namespaceAllowed, selectTypes } from '../kube/filter.ts';
 import { getObject, listAllPages, type KubeObject } from '../kube/list.ts';
@@ -110,16 +111,27 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
           for (const obj of page.items) record(obj, page.metadataOnly);
         }
       };
+      // False when the sync may list the type but not get its objects.
+      const fetchEach = async (metas: typeof stale) => {
+        try {
+          const fetched = await mapLimit(metas, settings.concurrency, (m) => getObject(client, type, m.namespace, m.name!));
+          for (const obj of fetched) if (obj) record(obj, false); // undefined: deleted since the list
+          return true;
+        } catch (e) {
+          if (e instanceof KubeError && e.status === 403) return false;
+          throw e;
+        }
+      };
       try {
         // A type on record is listed as metadata first: an unchanged resourceVersion means the recorded blob,
         // so only the objects that changed are read in full, one GET each, or in one full list when many did.
         await list(cache.size > 0 && recordedCounts.has(type.name));
-        if (stale.length * REFETCH_LIMIT > files.length + stale.length) {
-          files.length = stale.length = 0;
-          await list(false);
-        } else {
-          const fetched = await mapLimit(stale, settings.concurrency, (m) => getObject(client, type, m.namespace, m.name!));
-          for (const obj of fetched) if (obj) record(obj, false); // undefined: deleted since the list
+        if (stale.length > 0) {
+          const few = stale.length * REFETCH_LIMIT <= files.length + stale.length;
+          if (!(few && await fetchEach(stale))) {
+            files.length = stale.length = 0;
+            await list(false);
+          }
         }
         for (const [p, id] of files) after.set(p, id);
         o.onTypeDone?.(type.name, undefined);

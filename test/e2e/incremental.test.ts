@@ -6,16 +6,15 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import { Repo } from '../../src/store/repo.ts';
 import { syncCluster } from '../../src/sync/sync.ts';
 import { createMany, waitForEndpoint } from '../helpers/objects.ts';
-import { ensureNamespace } from '../helpers/rbac.ts';
+import { ensureNamespace, kubeconfigFor, serviceAccountToken } from '../helpers/rbac.ts';
 import { adminClient, git, tempDir, testenv } from '../helpers/testenv.ts';
 
 const client = adminClient();
 const ns = 'incr';
 const configMaps = `/api/v1/namespaces/${ns}/configmaps`;
 const gadgets = '/apis/incr.example.com/v1/gadgets'; // cluster-scoped custom resources
-const config = validateConfig({ clusters: [{
-  id: 'incr', kubeconfig: testenv().KUBECONFIG, namespaces: [ns], select: ['core.v1.ConfigMap', 'incr.example.com.v1.Gadget'],
-}] });
+const cluster = { id: 'incr', namespaces: [ns], select: ['core.v1.ConfigMap', 'incr.example.com.v1.Gadget'] };
+const config = validateConfig({ clusters: [{ ...cluster, kubeconfig: testenv().KUBECONFIG }] });
 
 interface Seen { path: string; metadataOnly: boolean }
 
@@ -119,6 +118,20 @@ describe('incremental sync', () => {
     expect(result).toMatchObject({ status: 'complete', changed: 0, deleted: 1 });
     expect(gets(seen)).toEqual([`${configMaps}/cm-5`]);
     expect(git(dir, ['show', '--name-status', '--format=', 'HEAD']).trim()).toBe('D\tclusters/incr/core.v1.ConfigMap/incr/cm-5.yaml');
+    expect(git(dir, ['rev-parse', 'HEAD:clusters/incr'])).toBe(await fullSnapshot());
+  });
+
+  it('an identity that may list but not get: the changed type is listed again in full', async () => {
+    const token = await serviceAccountToken(client, ns, 'list-only', [
+      { apiGroups: [''], resources: ['configmaps'], verbs: ['list'] },
+      { apiGroups: ['incr.example.com'], resources: ['gadgets'], verbs: ['list'] },
+      { apiGroups: ['apiregistration.k8s.io'], resources: ['apiservices'], verbs: ['list'] },
+    ]);
+    const listOnly = validateConfig({ clusters: [{ ...cluster, kubeconfigContent: kubeconfigFor([{ name: 'sa', token }], 'sa') }] });
+    await patch(`${configMaps}/cm-6`, 'seen by list');
+    const result = await syncCluster({ config: listOnly, cluster: listOnly.clusters[0], repo });
+    expect(result).toMatchObject({ status: 'complete', changed: 1 });
+    expect(git(dir, ['show', 'HEAD:clusters/incr/core.v1.ConfigMap/incr/cm-6.yaml'])).toContain('value: seen by list');
     expect(git(dir, ['rev-parse', 'HEAD:clusters/incr'])).toBe(await fullSnapshot());
   });
 });
