@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=8
+#!/usr/bin/env -S node --max-semi-space-size=8 --heap-growing-percent=50
 // kubetrail command line: parses arguments, calls the library, prints, and is the only place that exits.
 import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';

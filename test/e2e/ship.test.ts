@@ -109,11 +109,11 @@ describe('Dockerfile', () => {
     const entrypoint = JSON.parse(dockerfile.match(/^ENTRYPOINT (\[.*\])$/m)![1]) as string[];
     const cmd = JSON.parse(dockerfile.match(/^CMD (\[.*\])$/m)![1]) as string[];
     expect(entrypoint[0]).toBe('node');
-    // The image, ./kubetrail and the npm bin's shebang run Node with the same memory setting.
-    const flag = '--max-semi-space-size=8';
-    expect(entrypoint).toContain(flag);
-    expect(readFileSync(join(root, 'kubetrail'), 'utf8')).toContain(` ${flag} `);
-    expect(readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flag}`);
+    // The image, ./kubetrail and the npm bin's shebang run Node with the same memory settings.
+    const flags = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
+    expect(entrypoint.slice(1, 3)).toEqual(flags);
+    expect(readFileSync(join(root, 'kubetrail'), 'utf8')).toContain(` ${flags.join(' ')} `);
+    expect(readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n')[0]).toBe(`#!/usr/bin/env -S node ${flags.join(' ')}`);
     const data = tempDir('docker-data');
     const config = join(data, 'kubetrail.yaml');
     writeFileSync(config, stringify({
