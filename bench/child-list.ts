@@ -1,4 +1,5 @@
 // The floor: paginated raw LIST of every type a sync reads (request + JSON parse), nothing else. Own process.
+// With --metadata, the same lists as PartialObjectMetadataList: what a sync after the first reads.
 import { loadConfig } from '../src/config/load.ts';
 import { resolveAccess } from '../src/kube/access.ts';
 import { createKubeClient } from '../src/kube/client.ts';
@@ -7,6 +8,7 @@ import { selectTypes } from '../src/kube/filter.ts';
 import { mapLimit } from '../src/util/map-limit.ts';
 
 const config = loadConfig({ config: process.argv[2] });
+const accept = process.argv.includes('--metadata') ? 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' : undefined;
 const cluster = config.clusters[0];
 const client = createKubeClient(cluster.id, resolveAccess(cluster));
 const { selected } = selectTypes((await discoverTypes(client)).types, cluster.discovery, new Set());
@@ -24,10 +26,10 @@ let bytes = 0;
 await mapLimit(selected, cluster.discovery.concurrency, async (type) => {
   let cont = '';
   do {
-    const res = await client.request(`${type.listPath}?limit=${cluster.discovery.pageSize}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`);
+    const res = await client.request(`${type.listPath}?limit=${cluster.discovery.pageSize}${cont ? `&continue=${encodeURIComponent(cont)}` : ''}`, { accept });
     bytes += res.body.length;
-    const page = JSON.parse(res.body.toString('utf8')) as { items: unknown[]; metadata: { continue?: string } };
-    objects += page.items.length;
+    const page = JSON.parse(res.body.toString('utf8')) as { items: unknown[] | null; metadata: { continue?: string } };
+    objects += page.items?.length ?? 0; // an empty metadata-only list has "items": null
     cont = page.metadata.continue ?? '';
   } while (cont);
 });
