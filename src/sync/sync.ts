@@ -1,28 +1,26 @@
-// One sync of one cluster: discover → list page by page (metadata only for types on record, then what changed)
-// → normalize/redact/serialize → blobs → one commit if changed.
+// One sync of one cluster: discover → read each type page by page (read-type.ts: metadata first for types on
+// record) → normalize/redact/serialize → blobs → one commit if changed.
 // Only `path → blob id` is kept in memory; objects are dropped as soon as their blob is hashed (and written if new).
 import { createHash } from 'node:crypto';
 import type { ClusterConfig, Config } from '../config/types.ts';
 import { resolveAccess } from '../kube/access.ts';
-import { createKubeClient, KubeError, type KubeClient } from '../kube/client.ts';
+import { createKubeClient, type KubeClient } from '../kube/client.ts';
 import { crdDefinedTypes, discoverTypes, type ResourceType } from '../kube/discovery.ts';
-import { isControlled, namespaceAllowed, selectTypes } from '../kube/filter.ts';
-import { getObject, listAllPages, type KubeObject } from '../kube/list.ts';
+import { selectTypes } from '../kube/filter.ts';
+import type { KubeObject } from '../kube/list.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import { compileTypePattern, matchesAny } from '../kube/type-pattern.ts';
 import { normalize } from '../snapshot/normalize.ts';
-import { clusterPrefix, pathInCluster } from '../snapshot/path.ts';
+import { clusterPrefix } from '../snapshot/path.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { objectId } from '../store/objects.ts';
 import type { ObjectBatch } from '../store/pack.ts';
 import type { FileMap, Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
+import { readType } from './read-type.ts';
 import { RenderCache } from './render-cache.ts';
 import { commitMessage, compareFiles, type SyncResult, type TypeCounts } from './result.ts';
-
-// More than 1 in REFETCH_LIMIT objects of a type changed: one full list costs less than a GET for each.
-const REFETCH_LIMIT = 50;
 
 export interface SyncClusterOptions {
   config: Config;
@@ -85,54 +83,15 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
 
     const recordedCounts = countTypes(before);
     await mapLimit(largestFirst(selected, recordedCounts), settings.concurrency, async (type: ResourceType) => {
-      const files: [path: string, oid: string][] = [];
-      const stale: NonNullable<KubeObject['metadata']>[] = []; // listed as metadata only, changed since recorded
       const keep = matchesAny(keepStatus, type) !== undefined;
-      const record = (obj: KubeObject, metadataOnly: boolean) => {
-        const meta = obj.metadata ?? {};
-        if (!meta.name || !namespaceAllowed(meta.namespace, settings)) return;
-        if (settings.defaultIgnores.ownedObjects && isControlled(obj)) return;
-        const path = pathInCluster(type.name, meta.namespace, meta.name);
-        const key = RenderCache.key(type.name, meta.uid, meta.resourceVersion);
-        let oid = cache.get(key);
-        if (oid === undefined || before.get(path) !== oid) {
-          if (metadataOnly) return void stale.push(meta);
-          obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
-          obj.kind ??= type.kind;
-          const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
-          oid = dryRun ? objectId('blob', bytes) : objects.write('blob', bytes, known, stats);
-        }
-        cache.set(key, oid);
-        files.push([path, oid]);
-      };
-      const list = async (metadataOnly: boolean) => {
-        for await (const page of listAllPages(client, type, { pageSize: settings.pageSize, namespaces: settings.namespaces, metadataOnly })) {
-          if (page.restarted) files.length = stale.length = 0;
-          for (const obj of page.items) record(obj, page.metadataOnly);
-        }
-      };
-      // False when the sync may list the type but not get its objects.
-      const fetchEach = async (metas: typeof stale) => {
-        try {
-          const fetched = await mapLimit(metas, settings.concurrency, (m) => getObject(client, type, m.namespace, m.name!));
-          for (const obj of fetched) if (obj) record(obj, false); // undefined: deleted since the list
-          return true;
-        } catch (e) {
-          if (e instanceof KubeError && e.status === 403) return false;
-          throw e;
-        }
+      const blobOf = (obj: KubeObject) => {
+        obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
+        obj.kind ??= type.kind;
+        const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
+        return dryRun ? objectId('blob', bytes) : objects.write('blob', bytes, known, stats);
       };
       try {
-        // A type on record is listed as metadata first: an unchanged resourceVersion means the recorded blob,
-        // so only the objects that changed are read in full, one GET each, or in one full list when many did.
-        await list(cache.size > 0 && recordedCounts.has(type.name));
-        if (stale.length > 0) {
-          const few = stale.length * REFETCH_LIMIT <= files.length + stale.length;
-          if (!(few && await fetchEach(stale))) {
-            files.length = stale.length = 0;
-            await list(false);
-          }
-        }
+        const files = await readType({ client, settings, cache, before }, type, blobOf, recordedCounts.has(type.name));
         for (const [p, id] of files) after.set(p, id);
         o.onTypeDone?.(type.name, undefined);
       } catch (e) {

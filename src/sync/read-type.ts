@@ -1,0 +1,76 @@
+// Reads every object of one type as `[path, blob id]`. A type on record is listed as metadata first: an object
+// whose resourceVersion is the one recorded is the recorded blob (render cache), so only the objects that
+// changed are read in full: one GET each, or one more full list when many changed or GET is not allowed.
+import type { DiscoverySettings } from '../config/types.ts';
+import { KubeError, type KubeClient } from '../kube/client.ts';
+import type { ResourceType } from '../kube/discovery.ts';
+import { isControlled, namespaceAllowed } from '../kube/filter.ts';
+import { getObject, listAllPages, type KubeObject } from '../kube/list.ts';
+import { pathInCluster } from '../snapshot/path.ts';
+import type { FileMap } from '../store/repo.ts';
+import { mapLimit } from '../util/map-limit.ts';
+import { RenderCache } from './render-cache.ts';
+
+// More than 1 in REFETCH_LIMIT objects of a type changed: one full list costs less than a GET for each.
+const REFETCH_LIMIT = 50;
+
+export interface TypeSource {
+  client: KubeClient;
+  settings: DiscoverySettings;
+  cache: RenderCache;
+  /** The cluster's files as the last sync recorded them. */
+  before: FileMap;
+}
+
+/**
+ * Every object of `type` that the settings keep, as `[path, blob id]`. `blobOf` renders (and stores) an object
+ * read in full; `onRecord` says the last sync recorded objects of this type, so metadata may be enough.
+ */
+export async function readType(
+  source: TypeSource, type: ResourceType, blobOf: (obj: KubeObject) => string, onRecord: boolean,
+): Promise<[path: string, oid: string][]> {
+  const { client, settings, cache, before } = source;
+  const files: [path: string, oid: string][] = [];
+  const stale: NonNullable<KubeObject['metadata']>[] = []; // listed as metadata only, changed since recorded
+  const record = (obj: KubeObject, metadataOnly: boolean) => {
+    const meta = obj.metadata ?? {};
+    if (!meta.name || !namespaceAllowed(meta.namespace, settings)) return;
+    if (settings.defaultIgnores.ownedObjects && isControlled(obj)) return;
+    const path = pathInCluster(type.name, meta.namespace, meta.name);
+    const key = RenderCache.key(type.name, meta.uid, meta.resourceVersion);
+    let oid = cache.get(key);
+    if (oid === undefined || before.get(path) !== oid) {
+      if (metadataOnly) return void stale.push(meta);
+      oid = blobOf(obj);
+    }
+    cache.set(key, oid);
+    files.push([path, oid]);
+  };
+  const list = async (metadataOnly: boolean) => {
+    for await (const page of listAllPages(client, type, { pageSize: settings.pageSize, namespaces: settings.namespaces, metadataOnly })) {
+      if (page.restarted) files.length = stale.length = 0;
+      for (const obj of page.items) record(obj, page.metadataOnly);
+    }
+  };
+  // False when the sync may list the type but not get its objects.
+  const fetchEach = async () => {
+    try {
+      const fetched = await mapLimit(stale, settings.concurrency, (m) => getObject(client, type, m.namespace, m.name!));
+      for (const obj of fetched) if (obj) record(obj, false); // undefined: deleted since the list
+      return true;
+    } catch (e) {
+      if (e instanceof KubeError && e.status === 403) return false;
+      throw e;
+    }
+  };
+
+  await list(onRecord && cache.size > 0);
+  if (stale.length > 0) {
+    const few = stale.length * REFETCH_LIMIT <= files.length + stale.length;
+    if (!(few && await fetchEach())) {
+      files.length = stale.length = 0;
+      await list(false);
+    }
+  }
+  return files;
+}
