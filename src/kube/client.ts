@@ -60,13 +60,17 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
   const server = access.server.replace(/\/+$/, '');
   const defaultTimeout = opts.timeoutMs ?? 30_000;
 
-  // client-node builds a new Agent on every applyToHTTPSOptions call, which means a new TLS connection per
-  // request (a handshake per page of a list). One keep-alive agent per TLS identity reuses connections; the
-  // identity is part of the key, so rotated client certificates (exec plugins) get a new agent.
+  // One keep-alive agent per TLS identity: a TLS handshake per connection, not per page of a list. client-node
+  // keeps one agent per cluster and user with the certificate it first saw; the request options carry this
+  // call's (exec plugins rotate client certificates), so they make the identity and the agent.
   const agents = new Map<string, https.Agent>();
-  function reusable(agent: https.RequestOptions['agent']): https.RequestOptions['agent'] {
+  function reusable(options: https.RequestOptions): https.RequestOptions['agent'] {
+    const agent = options.agent;
     if (!(agent instanceof https.Agent) || agent.constructor !== https.Agent) return agent; // proxies: as made
-    const o = (agent as https.Agent & { options: https.AgentOptions }).options;
+    const o: https.AgentOptions = { ...(agent as https.Agent & { options: https.AgentOptions }).options };
+    for (const k of ['ca', 'cert', 'key', 'pfx', 'passphrase', 'rejectUnauthorized', 'servername'] as const) {
+      if (options[k] !== undefined) (o as Record<string, unknown>)[k] = options[k];
+    }
     const key = createHash('sha256')
       .update(JSON.stringify([o.ca, o.cert, o.key, o.pfx, o.passphrase, o.rejectUnauthorized, o.servername, o.timeout]))
       .digest('hex');
@@ -82,7 +86,7 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
       headers: { Accept: o.accept ?? 'application/json', 'User-Agent': 'kubetrail' },
     };
     await access.kubeConfig.applyToHTTPSOptions(options);
-    options.agent = reusable(options.agent);
+    options.agent = reusable(options);
     const payload = o.body === undefined ? undefined : Buffer.from(JSON.stringify(o.body));
     if (payload) Object.assign(options.headers!, { 'Content-Type': 'application/json', 'Content-Length': payload.length });
     const transport = url.protocol === 'http:' ? http : https;

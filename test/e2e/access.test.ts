@@ -84,6 +84,35 @@ describe('auth methods', () => {
     await expect(whoami({ kubeconfigContent: text, context: 'missing' })).rejects.toThrow(/context "missing" not found .*contexts: nobody, admin/);
   });
 
+  it('exec plugin: a client certificate it rotates is used once the old one expires', async () => {
+    const dir = tempDir('exec');
+    for (const n of [1, 2]) {
+      const cert = clientCertificate(`exec-user-${n}`, 'system:masters');
+      writeFileSync(join(dir, `cert-${n}`), Buffer.from(cert.certData, 'base64'));
+      writeFileSync(join(dir, `key-${n}`), Buffer.from(cert.keyData, 'base64'));
+    }
+    // Each run hands out the next certificate, valid for one second (as far as the client is told).
+    writeFileSync(join(dir, 'plugin.mjs'), `import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+      const n = existsSync('${dir}/runs') ? Number(readFileSync('${dir}/runs', 'utf8')) + 1 : 1;
+      writeFileSync('${dir}/runs', String(n));
+      console.log(JSON.stringify({ apiVersion: 'client.authentication.k8s.io/v1', kind: 'ExecCredential', status: {
+        clientCertificateData: readFileSync('${dir}/cert-' + n, 'utf8'), clientKeyData: readFileSync('${dir}/key-' + n, 'utf8'),
+        expirationTimestamp: new Date(Date.now() + 1000).toISOString() } }));`);
+    const text = [
+      'apiVersion: v1', 'kind: Config', 'current-context: exec',
+      'clusters:', '- name: t', '  cluster:', `    server: ${env.APISERVER_URL}`, `    certificate-authority-data: ${caData()}`,
+      'users:', '- name: exec', '  user:', '    exec:', '      apiVersion: client.authentication.k8s.io/v1',
+      `      command: ${process.execPath}`, `      args: [${join(dir, 'plugin.mjs')}]`, '      interactiveMode: Never',
+      'contexts:', '- name: exec', '  context: {cluster: t, user: exec}', '',
+    ].join('\n');
+    const client = clientFor({ kubeconfigContent: text });
+    const review = async () => (await client.sendJSON<{ status: { userInfo: { username: string } } }>('POST',
+      '/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' })).status.userInfo.username;
+    expect(await review()).toBe('exec-user-1');
+    await new Promise((r) => setTimeout(r, 1500));
+    expect(await review()).toBe('exec-user-2');
+  });
+
   it('default kubeconfig: $KUBECONFIG, then ~/.kube/config', async () => {
     expect(await whoami({}, { KUBECONFIG: env.KUBECONFIG })).toBe('admin');
     const home = tempDir('home');
