@@ -1,11 +1,14 @@
 // The floor: paginated raw LIST of every type a sync reads (request + JSON parse), nothing else. Own process.
 // With --metadata, the same lists as PartialObjectMetadataList: what a sync after the first reads.
-import { loadConfig } from '../src/config/load.ts';
-import { resolveAccess } from '../src/kube/access.ts';
-import { createKubeClient } from '../src/kube/client.ts';
-import { discoverTypes } from '../src/kube/discovery.ts';
-import { selectTypes } from '../src/kube/filter.ts';
-import { mapLimit } from '../src/util/map-limit.ts';
+// Set up as the kubetrail executable is (src/cli.ts): client-node loads lean, so the rest is imported after.
+import '../src/runtime/lean-client-node.ts';
+
+const { loadConfig } = await import('../src/config/load.ts');
+const { resolveAccess } = await import('../src/kube/access.ts');
+const { createKubeClient } = await import('../src/kube/client.ts');
+const { discoverTypes } = await import('../src/kube/discovery.ts');
+const { selectTypes } = await import('../src/kube/filter.ts');
+const { mapLimit } = await import('../src/util/map-limit.ts');
 
 const config = loadConfig({ config: process.argv[2] });
 const accept = process.argv.includes('--metadata') ? 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' : undefined;

@@ -1,6 +1,9 @@
 // One kubetrail sync in its own process; reports its own time (without process start-up) and peak RSS.
-import { loadConfig } from '../src/config/load.ts';
-import { syncClusters } from '../src/sync/run.ts';
+// Set up as the kubetrail executable is (src/cli.ts): client-node loads lean, so the rest is imported after.
+import '../src/runtime/lean-client-node.ts';
+
+const { loadConfig } = await import('../src/config/load.ts');
+const { syncClusters } = await import('../src/sync/run.ts');
 
 const config = loadConfig({ config: process.argv[2] });
 const started = performance.now();

@@ -1,6 +1,6 @@
 // Where configuration comes from: a YAML/JSON file, or — with no file — one cluster described by CLI flags.
 import { existsSync, readFileSync } from 'node:fs';
-import { KubeConfig } from '@kubernetes/client-node';
+import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { parse } from 'yaml';
 import { expandPath } from '../kube/access.ts';
 import { ConfigError } from './errors.ts';

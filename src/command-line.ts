@@ -1,0 +1,197 @@
+// kubetrail command line: parses arguments, calls the library, prints, and is the only place that exits.
+// Started by cli.ts, after client-node is set up to load lean.
+import { readFileSync } from 'node:fs';
+import { parseArgs } from 'node:util';
+import { ConfigError } from './config/errors.ts';
+import { loadConfig, type ConfigFlags } from './config/load.ts';
+import { validateConfig } from './config/validate.ts';
+import { resolveAccess } from './kube/access.ts';
+import { createKubeClient } from './kube/client.ts';
+import { discoverTypes, crdDefinedTypes } from './kube/discovery.ts';
+import { selectTypes } from './kube/filter.ts';
+import { createLog } from './log.ts';
+import { scheduleGroups } from './schedule/scheduler.ts';
+import { startApi, untilSignal } from './serve.ts';
+import { exitCodeFor, runSync } from './sync/run.ts';
+import type { SyncResult } from './sync/result.ts';
+
+const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+
+const HELP = `kubetrail ${VERSION} — Kubernetes cluster state as git history
+
+Usage:
+  kubetrail sync   [options]   snapshot clusters into the git repository (commit only when something changed)
+  kubetrail types  [options]   list the resource types a sync would read, and why others are left out
+  kubetrail serve  [options]   HTTP API over the repository (sync triggers need $KUBETRAIL_API_TOKEN)
+  kubetrail run    [options]   daemon: scheduled syncs (schedule in the config), push, webhooks, HTTP API
+  kubetrail --version | --help
+
+Options:
+  --config FILE          config file (YAML or JSON); also $KUBETRAIL_CONFIG
+  --repo DIR             git repository to write (default ./kubetrail-repo); also $KUBETRAIL_REPO
+  Without --config, one cluster from a kubeconfig:
+  --kubeconfig PATH      kubeconfig file (default $KUBECONFIG or ~/.kube/config)
+  --context NAME         context to use (default: the current context)
+  --cluster-id ID        id used in paths (default: the context name)
+  --include-secrets      also snapshot Secrets (values HMAC'd with $KUBETRAIL_HMAC_KEY)
+  sync:
+  --cluster ID           only this cluster (repeatable)
+  --dry-run              print what would change, write nothing
+  --allow-mass-delete    commit even if more than maxDeletePercent of the objects would be deleted
+  --json                 print results as JSON
+  --lock-wait SECONDS    how long to wait for another run on the same repository (default 60)
+  --push                 start from the remote's head and push the run's commits (token: $KUBETRAIL_GIT_TOKEN)
+  --remote URL           remote repository (https), instead of remote.url in the config
+  --branch NAME          remote branch (default main)
+  serve/run:
+  --port N               HTTP port (default 8080, or api.port)
+  --schedule CRON        run: sync schedule for every cluster (5 or 6 fields, e.g. "*/5 * * * *")
+
+Exit codes: 0 complete, 3 partial (some types could not be listed), 1 error, 2 usage.`;
+
+const OPTIONS = {
+  config: { type: 'string' }, repo: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' },
+  'cluster-id': { type: 'string' }, 'include-secrets': { type: 'boolean' }, cluster: { type: 'string', multiple: true },
+  'dry-run': { type: 'boolean' }, 'lock-wait': { type: 'string' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
+  port: { type: 'string' }, schedule: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
+  help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
+} as const;
+
+type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
+
+class UsageError extends Error {}
+
+const configFlags = (v: Values): ConfigFlags => ({
+  config: v.config, repo: v.repo, kubeconfig: v.kubeconfig, context: v.context,
+  clusterId: v['cluster-id'], includeSecrets: v['include-secrets'],
+});
+
+const pad = (s: string | number, n: number) => String(s).padEnd(n);
+
+function printSummary(results: SyncResult[]): void {
+  for (const r of results) {
+    const commit = r.commit ? r.commit.slice(0, 10) : r.dryRun ? '(dry run)' : '(no change)';
+    console.log(`${r.clusterId}: ${r.status}  +${r.added} ~${r.changed} -${r.deleted}  =${r.unchanged}  ${commit}  ${r.durationMs} ms`);
+    if (r.error) console.log(`  error: ${r.error}`);
+    for (const f of r.failedTypes) console.log(`  failed: ${f.type}: ${f.reason}`);
+    const rows = Object.entries(r.types).filter(([, c]) => c.added + c.changed + c.deleted > 0);
+    if (rows.length) {
+      console.log(`  ${pad('TYPE', 56)} ${pad('OBJECTS', 8)} ${pad('+', 6)} ${pad('~', 6)} -`);
+      for (const [type, c] of rows) console.log(`  ${pad(type, 56)} ${pad(c.objects, 8)} ${pad(c.added, 6)} ${pad(c.changed, 6)} ${c.deleted}`);
+    }
+    if (r.dryRun) {
+      for (const [mark, list] of [['+', r.changes.added], ['~', r.changes.changed], ['-', r.changes.deleted]] as const) {
+        for (const p of list) console.log(`  ${mark} ${p}`);
+      }
+    }
+  }
+}
+
+async function sync(v: Values): Promise<number> {
+  const config = loadConfig(configFlags(v));
+  const tty = process.stderr.isTTY && !v.json;
+  const lockWait = Number(v['lock-wait'] ?? 60);
+  if (!Number.isFinite(lockWait) || lockWait < 0) throw new UsageError('--lock-wait must be a number of seconds');
+  const unknown = v.cluster?.filter((id) => !config.clusters.some((c) => c.id === id));
+  if (unknown?.length) throw new UsageError(`unknown cluster ${unknown.join(', ')} (configured: ${config.clusters.map((c) => c.id).join(', ')})`);
+  if (v.remote) config.remote = { url: v.remote, branch: v.branch ?? 'main', tokenEnv: 'KUBETRAIL_GIT_TOKEN', username: 'x-access-token' };
+  else if (v.branch && config.remote) config.remote.branch = v.branch;
+  if (v.push && !config.remote) throw new UsageError('--push needs --remote URL or remote.url in the config');
+  const { results, push, pushError } = await runSync(config, {
+    push: v.push,
+    clusterIds: v.cluster, dryRun: v['dry-run'], allowMassDelete: v['allow-mass-delete'], lockWaitMs: lockWait * 1000,
+    onTypeDone: tty ? (id, type, _c, error) => process.stderr.write(`${id} ${type}${error ? ` FAILED: ${error}` : ''}\n`) : undefined,
+  });
+  if (v.json) {
+    const out = results.map(({ changes, ...r }) => (r.dryRun ? { ...r, changes } : r));
+    const body = out.length === 1 ? out[0] : out;
+    console.log(JSON.stringify(v.push ? { results: out, push: push ?? null, pushError } : body, null, 2));
+  } else {
+    printSummary(results);
+    if (push) console.log(push.upToDate ? 'push: remote already up to date' : `push: ${push.commit?.slice(0, 10)} after ${push.attempts} attempt(s), ${push.replayed} commit(s) re-applied on the remote head`);
+  }
+  if (pushError) console.error(`kubetrail: ${pushError}`);
+  return exitCodeFor(results, pushError);
+}
+
+async function types(v: Values): Promise<number> {
+  const config = loadConfig(configFlags(v));
+  const clusters = v.cluster ? config.clusters.filter((c) => v.cluster!.includes(c.id)) : config.clusters;
+  const out = [];
+  for (const cluster of clusters) {
+    const client = createKubeClient(cluster.id, resolveAccess(cluster));
+    const discovery = await discoverTypes(client);
+    const crds = cluster.discovery.includeCRDs ? new Set<string>() : await crdDefinedTypes(client, cluster.discovery.crdCacheTTL);
+    const sel = selectTypes(discovery.types, cluster.discovery, crds);
+    out.push({
+      clusterId: cluster.id,
+      selected: sel.selected.map((t) => ({ type: t.name, scope: t.namespaced ? 'Namespaced' : 'Cluster' })),
+      excluded: sel.excluded.map((e) => ({ type: e.type.name, reason: e.reason })),
+      failedGroups: discovery.failedGroups,
+    });
+  }
+  if (v.json || !process.stdout.isTTY) {
+    console.log(JSON.stringify(out.length === 1 ? out[0] : out, null, 2));
+  } else {
+    for (const c of out) {
+      console.log(`cluster ${c.clusterId}: ${c.selected.length} types synced, ${c.excluded.length} left out`);
+      for (const t of c.selected) console.log(`  ${pad(t.type, 56)} ${t.scope}`);
+      for (const t of c.excluded) console.log(`  ${pad(t.type, 56)} excluded: ${t.reason}`);
+      for (const g of c.failedGroups) console.log(`  ${pad(`${g.group}/${g.version ?? '*'}`, 56)} FAILED: ${g.reason}`);
+    }
+  }
+  return out.some((c) => c.failedGroups.length > 0) ? 3 : 0;
+}
+
+async function serve(v: Values, schedule: boolean): Promise<number> {
+  const config = loadConfig(configFlags(v));
+  if (v.schedule) config.schedule = validateConfig({ clusters: [{ id: 'x' }], schedule: v.schedule }).schedule;
+  if (schedule && scheduleGroups(config).size === 0) {
+    throw new ConfigError('schedule', 'kubetrail run needs a schedule: set schedule (cron) globally or per cluster');
+  }
+  const port = v.port === undefined ? undefined : Number(v.port);
+  if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port must be 0-65535');
+  const log = createLog();
+  const service = await startApi(config, { port, log, schedule });
+  const signal = await untilSignal();
+  log({ msg: 'stopping', signal });
+  await service.stop();
+  return 0;
+}
+
+async function main(argv: string[]): Promise<number> {
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (e) {
+    throw new UsageError((e as Error).message);
+  }
+  const { values: v, positionals } = parsed;
+  if (v.version) return console.log(VERSION), 0;
+  const command = positionals[0];
+  if (v.help || !command) return console.log(HELP), command || v.help ? 0 : 2;
+  if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  switch (command) {
+    case 'sync': return sync(v);
+    case 'types': return types(v);
+    case 'serve': return serve(v, false);
+    case 'run': return serve(v, true);
+    default: throw new UsageError(`unknown command "${command}" (try --help)`);
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exitCode = code,
+  (e: unknown) => {
+    if (e instanceof UsageError) {
+      console.error(`kubetrail: ${e.message}`);
+      process.exitCode = 2;
+    } else if (e instanceof ConfigError) {
+      console.error(`kubetrail: config error: ${e.message}`);
+      process.exitCode = 1;
+    } else {
+      console.error(`kubetrail: ${(e as Error).message ?? e}`);
+      process.exitCode = 1;
+    }
+  },
+);
