@@ -20,6 +20,8 @@ const looseObjects = (repo: string) => {
   const objects = join(repo, '.git', 'objects');
   return readdirSync(objects).filter((d) => d.length === 2).reduce((n, d) => n + readdirSync(join(objects, d)).length, 0);
 };
+// Present from a sync's commit until its working tree matches it (src/store/repo.ts).
+const PENDING_CHECKOUT = 'kubetrail-checkout-pending';
 // Bytes in the pack a sync is still writing (a first sync packs everything after its first 100 objects).
 const tempPackBytes = (repo: string) => {
   const packs = join(repo, '.git', 'objects', 'pack');
@@ -66,16 +68,17 @@ describe(`crash and failure safety (CLI under ${runtime})`, () => {
     const dir = tempDir('crash');
     const file = config(dir, [['  - id: crash', `    kubeconfig: ${testenv().KUBECONFIG}`, `    namespaces: [${ns}]`, '    select: [core.v1.ConfigMap]']]);
     const repo = join(dir, 'repo');
-    // Kill while the first loose objects are written, in the middle of writing the pack, then at several later
-    // moments of later runs.
+    // Kill while the first loose objects are written, in the middle of writing the pack, after the commit while
+    // the working tree is written, then early in two later runs (those finish the interrupted checkout).
     let interrupted = 0;
-    for (const trigger of [{ loose: 50 }, { packBytes: 100_000 }, { ms: 1200 }, { ms: 2500 }, { ms: 4000 }]) {
+    for (const trigger of [{ loose: 50 }, { packBytes: 100_000 }, { checkout: true }, { ms: 300 }, { ms: 700 }]) {
       const child = spawnCli(['sync', '--config', file]);
       const exited = new Promise((r) => child.once('exit', r));
       const started = Date.now();
       while (child.exitCode === null) {
         const due = 'loose' in trigger ? existsSync(join(repo, '.git', 'objects')) && looseObjects(repo) >= trigger.loose!
           : 'packBytes' in trigger ? tempPackBytes(repo) >= trigger.packBytes!
+          : 'checkout' in trigger ? existsSync(join(repo, '.git', PENDING_CHECKOUT))
           : Date.now() - started >= trigger.ms!;
         if (due) {
           child.kill('SIGKILL');
@@ -85,10 +88,10 @@ describe(`crash and failure safety (CLI under ${runtime})`, () => {
       }
       await exited;
       if (child.signalCode === 'SIGKILL') interrupted++;
-      if (!('ms' in trigger)) expect(() => git(repo, ['rev-parse', '--verify', '-q', 'HEAD'])).toThrow(); // killed before its commit
+      if ('loose' in trigger || 'packBytes' in trigger) expect(() => git(repo, ['rev-parse', '--verify', '-q', 'HEAD'])).toThrow(); // killed before its commit
       if (existsSync(join(repo, '.git'))) expect(git(repo, ['fsck', '--no-dangling']).replace(/notice:.*\n/g, '')).toBe('');
     }
-    expect(interrupted).toBeGreaterThanOrEqual(3);
+    expect(interrupted).toBeGreaterThanOrEqual(4);
     const res = await runCli(['sync', '--config', file, '--json']);
     expect(res.code).toBe(0);
     expect(git(repo, ['fsck', '--strict', '--no-dangling'])).toBe('');
