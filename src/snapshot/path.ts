@@ -19,9 +19,12 @@ export function fileNameFor(name: string): string {
   return `${stem}~${hash}${EXT}`;
 }
 
-/** An object's path inside its cluster's directory. */
+/**
+ * An object's path inside its cluster's directory. Joined, not a template: a sync keeps every path, and a
+ * template's result is a tree of string pieces that keeps the object's name alive (half the memory, measured).
+ */
 export function pathInCluster(typeName: string, namespace: string | undefined, name: string): string {
-  return `${typeName}/${namespace || CLUSTER_SCOPED_DIR}/${fileNameFor(name)}`;
+  return [typeName, namespace || CLUSTER_SCOPED_DIR, fileNameFor(name)].join('/');
 }
 
 export function objectPath(clusterId: string, typeName: string, namespace: string | undefined, name: string): string {
