@@ -2,7 +2,7 @@
 // The same resourceVersion means the same object, and rendering is a pure function of the object and of the
 // settings in the fingerprint, so the blob is the same. A hit is used only when that blob is in the previous tree.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
 const FORMAT = 1; // bump when normalize/serialize output changes
@@ -25,8 +25,9 @@ export class RenderCache {
     } catch { /* no cache yet, or unreadable: render everything */ }
   }
 
+  /** Joined into one flat string (see pathInCluster): a sync keeps a key per object. */
   static key(type: string, uid: unknown, resourceVersion: unknown): string | undefined {
-    return typeof uid === 'string' && typeof resourceVersion === 'string' && resourceVersion ? `${type}/${uid}/${resourceVersion}` : undefined;
+    return typeof uid === 'string' && typeof resourceVersion === 'string' && resourceVersion ? [type, uid, resourceVersion].join('/') : undefined;
   }
 
   /** Entries from the last run (0 when there was none, or its settings differ). */
@@ -49,14 +50,31 @@ export class RenderCache {
     }
   }
 
-  /** Keeps only what this run saw (deleted objects drop out). Written atomically; losing it only costs time. */
+  /**
+   * Keeps only what this run saw (deleted objects drop out). Written atomically; losing it only costs time.
+   * Written in chunks: one JSON string of every entry would be the largest thing a first sync holds.
+   */
   save(): void {
     if (this.added.size === 0 && this.seen === this.previous.size) return; // the same entries: nothing to write
-    const entries: [string, string][] = [];
-    for (const [key, { oid, seen }] of this.previous) if (seen && !this.added.has(key)) entries.push([key, oid]);
-    for (const entry of this.added) entries.push(entry);
     mkdirSync(join(this.file, '..'), { recursive: true });
-    writeFileSync(`${this.file}.tmp`, JSON.stringify({ fingerprint: this.fingerprint, entries }));
+    const fd = openSync(`${this.file}.tmp`, 'w');
+    try {
+      let chunk = `{"fingerprint":${JSON.stringify(this.fingerprint)},"entries":[`;
+      let first = true;
+      const add = (key: string, oid: string) => {
+        chunk += `${first ? '' : ','}${JSON.stringify([key, oid])}`;
+        first = false;
+        if (chunk.length > 1 << 16) {
+          writeSync(fd, chunk);
+          chunk = '';
+        }
+      };
+      for (const [key, { oid, seen }] of this.previous) if (seen && !this.added.has(key)) add(key, oid);
+      for (const [key, oid] of this.added) add(key, oid);
+      writeSync(fd, `${chunk}]}`);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(`${this.file}.tmp`, this.file);
   }
 }

@@ -32,3 +32,17 @@ describe('render cache', () => {
     expect(new RenderCache(dir, 'c', { ...settings, hmac: 'other' }).get('T/a/7')).toBeUndefined(); // other settings
   });
 });
+
+describe('render cache on disk', () => {
+  it('saves many entries (written in chunks) as one JSON document the next run reads back whole', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-cache-'));
+    const cache = new RenderCache(dir, 'c', settings);
+    const entries = Array.from({ length: 5000 }, (_, i) => [RenderCache.key('apps.v1.Deployment', `uid-"${i}"-é`, String(1000 + i))!, `oid${i}`] as const);
+    for (const [key, oid] of entries) cache.set(key, oid);
+    cache.save();
+    expect(saved(dir)).toEqual(entries); // valid JSON, every entry, in order
+    const next = new RenderCache(dir, 'c', settings);
+    expect(next.size).toBe(5000);
+    expect(next.get(entries[4321][0])).toBe('oid4321');
+  });
+});
