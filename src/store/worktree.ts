@@ -32,8 +32,10 @@ export function readIndex(file: string): Map<string, IndexEntry> | undefined {
 }
 
 function encodeEntry(path: string, oid: string, s: BigIntStats): Buffer {
-  const name = Buffer.from(path);
-  const out = Buffer.alloc(Math.ceil((62 + name.length + 1) / 8) * 8);
+  const nameLength = Buffer.byteLength(path);
+  // Not from the shared pool: entries are kept until the index is written, and each would pin a pool slab
+  // that other small buffers filled meanwhile (162 MB for 51k entries, measured).
+  const out = Buffer.alloc(Math.ceil((62 + nameLength + 1) / 8) * 8);
   const u32 = (v: bigint | number, at: number) => out.writeUInt32BE(Number(BigInt(v) & 0xffffffffn), at);
   u32(s.ctimeNs / 1_000_000_000n, 0);
   u32(s.ctimeNs % 1_000_000_000n, 4);
@@ -45,25 +47,37 @@ function encodeEntry(path: string, oid: string, s: BigIntStats): Buffer {
   u32(s.uid, 28);
   u32(s.gid, 32);
   u32(s.size, 36);
-  Buffer.from(oid, 'hex').copy(out, 40);
-  out.writeUInt16BE(Math.min(name.length, 0xfff), 60);
-  name.copy(out, 62);
+  out.write(oid, 40, 'hex');
+  out.writeUInt16BE(Math.min(nameLength, 0xfff), 60);
+  out.write(path, 62);
   return out;
 }
 
+/** Where an encoded entry's path ends: its length is in the flags, unless it is too long to fit (then the NUL). */
+const nameEnd = (raw: Buffer) => {
+  const length = raw.readUInt16BE(60) & 0xfff;
+  return length < 0xfff ? 62 + length : raw.indexOf(0, 62);
+};
+
 /** Writes the index; `inOrder` says the entries already are in git's order (read sorted, none added). */
 export async function writeIndex(file: string, entries: Map<string, IndexEntry>, inOrder = false): Promise<void> {
-  // Git sorts by the bytes of the path; an entry's encoded name starts at byte 62 and ends at a NUL.
-  const sorted = inOrder ? [...entries.values()] : [...entries.values()]
-    .map((e) => ({ name: e.raw.subarray(62, e.raw.indexOf(0, 62)), raw: e.raw }))
-    .sort((a, b) => Buffer.compare(a.name, b.name));
-  const header = Buffer.alloc(12);
-  header.write('DIRC', 0, 'latin1');
-  header.writeUInt32BE(2, 4);
-  header.writeUInt32BE(sorted.length, 8);
-  const body = Buffer.concat([header, ...sorted.map((e) => e.raw)]);
+  const raws: Buffer[] = [];
+  let size = 12 + 20;
+  for (const e of entries.values()) {
+    raws.push(e.raw);
+    size += e.raw.length;
+  }
+  // Git sorts by the bytes of the path; compared in place, without a copy or a view per entry.
+  if (!inOrder) raws.sort((a, b) => a.compare(b, 62, nameEnd(b), 62, nameEnd(a)));
+  const out = Buffer.allocUnsafe(size); // one buffer for the whole file: header, entries, checksum
+  out.write('DIRC', 0, 'latin1');
+  out.writeUInt32BE(2, 4);
+  out.writeUInt32BE(raws.length, 8);
+  let at = 12;
+  for (const raw of raws) at += raw.copy(out, at);
+  createHash('sha1').update(out.subarray(0, at)).digest().copy(out, at);
   const lock = `${file}.lock`;
-  await writeFile(lock, Buffer.concat([body, createHash('sha1').update(body).digest()]));
+  await writeFile(lock, out);
   await rename(lock, file);
 }
 

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeTree, objectId, ObjectWriter, parseTree } from '../../src/store/objects.ts';
 import { Repo } from '../../src/store/repo.ts';
+import { applyToWorktree } from '../../src/store/worktree.ts';
 
 const gitIn = (dir: string, args: string[], input?: string) => execFileSync('git', args, { cwd: dir, input, encoding: 'utf8' }).trim();
 
@@ -115,5 +116,26 @@ describe('trees from files', () => {
     expect(incremental).toBe(full);
     expect(gitIn(dir, ['ls-tree', '-r', '--name-only', incremental!]).split('\n').sort()).toEqual([...next.keys()].sort());
     expect(gitIn(dir, ['ls-tree', '--name-only', `${incremental}:type0.v1.K`])).not.toContain('ns5');
+  });
+});
+
+describe('working tree and index', () => {
+  it('records files in the index in git byte order, so git sees a clean tree, whatever the names', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-index-'));
+    gitIn(dir, ['init', '-q', '-b', 'main']);
+    const repo = await Repo.open(dir);
+    // UTF-16 order differs from byte order for these: U+FF5E sorts after U+1F600 by code unit, before it by byte.
+    const names = ['z.yaml', 'a.yaml', 'é.yaml', '\uFF5E.yaml', '\u{1F600}.yaml', 'a-b.yaml', 'a/b.yaml'];
+    const changes = await Promise.all(names.map(async (n, i) => ({ path: `core.v1.ConfigMap/ns/${n}`, oid: await repo.writer.write('blob', Buffer.from(`${i}\n`)) })));
+    await applyToWorktree(repo, changes);
+    const listed = execFileSync('git', ['-c', 'core.quotePath=false', 'ls-files', '-z'], { cwd: dir, encoding: 'utf8' }).split('\0').filter(Boolean);
+    expect(listed).toEqual(changes.map((c) => c.path).sort((a, b) => Buffer.compare(Buffer.from(a), Buffer.from(b))));
+    expect(listed.indexOf('core.v1.ConfigMap/ns/\uFF5E.yaml')).toBeLessThan(listed.indexOf('core.v1.ConfigMap/ns/\u{1F600}.yaml'));
+    const tree = await repo.writeTreeFromFiles(new Map(changes.map((c) => [c.path, c.oid])));
+    await repo.updateBranch(undefined, await repo.writeCommit({ tree: tree!, parents: [], author: { name: 't', email: 't@x', timestamp: 0 }, message: 'm\n' }));
+    expect(gitIn(dir, ['status', '--porcelain'])).toBe('');
+
+    await applyToWorktree(repo, [{ path: changes[0].path }, { path: 'core.v1.ConfigMap/ns/new.yaml', oid: changes[1].oid }]);
+    expect(gitIn(dir, ['status', '--porcelain'])).toBe('A  core.v1.ConfigMap/ns/new.yaml\nD  core.v1.ConfigMap/ns/z.yaml');
   });
 });
