@@ -12,6 +12,8 @@ const TRICKY = [
   'two trailing\n\n', '\nleading newline', '  indented\nblock', 'a\n\nb', 'a\n  b\n', 'x \ny', 'x\n y', 'end spaces  ',
   'ends\n  ', '\n', '\n\n', ' \n', 'tab\tinside', 'ctl\u0001char', 'del\u007f', 'bell\u0007', '--- \nx', 'x\n---\ny',
   'x\n...\n', '%YAML\nx', 'long '.repeat(300), `${'k'.repeat(1030)}`, 'a\r\nb', 'cr\r', '{"json": [1, 2]}\n',
+  'lone \uD800 high', 'lone low \uDC00', '\uDC00\uD800', 'pair \uD83D\uDE00\nsecond line', 'a\n\n\nb\n', '\n\n  x\ny',
+  '  \n\nlead', 'x\n\ty\n\n', 'blank\n\nlines\nand\n\n\nruns',
 ];
 
 function random(seed: number) {
