@@ -79,14 +79,19 @@ const nameEnd = (raw: Buffer) => {
 
 /** Writes the index; `inOrder` says the entries already are in git's order (read sorted, none added). */
 export async function writeIndex(file: string, entries: Map<string, IndexEntry>, inOrder = false): Promise<void> {
-  const raws: Buffer[] = [];
+  let raws: Buffer[] = [];
   let size = 12 + 20;
   for (const e of entries.values()) {
     raws.push(e.raw);
     size += e.raw.length;
   }
-  // Git sorts by the bytes of the path; compared in place, without a copy or a view per entry.
-  if (!inOrder) raws.sort((a, b) => a.compare(b, 62, nameEnd(b), 62, nameEnd(a)));
+  // Git sorts by the bytes of the path. (Not buf.compare with ranges: Deno 2 checks the target's end against
+  // the source's length.)
+  if (!inOrder) {
+    const names = raws.map((raw) => raw.subarray(62, nameEnd(raw)));
+    const order = [...names.keys()].sort((i, j) => Buffer.compare(names[i], names[j]));
+    raws = order.map((i) => raws[i]);
+  }
   const out = Buffer.allocUnsafe(size); // one buffer for the whole file: header, entries, checksum
   out.write('DIRC', 0, 'latin1');
   out.writeUInt32BE(2, 4);
