@@ -255,12 +255,16 @@ const NOTES = `## Where the time and memory go
 - Syncs after the first list the types on record as metadata only (names, uids, resourceVersions: ${(m.rawMetadataList.bytes / 1048576).toFixed(1)} MiB
   instead of ${(m.rawList.bytes / 1048576).toFixed(1)} MiB here) and read in full only the objects whose resourceVersion changed, so the no-change,
   10-changed and 1%-deleted rows can beat the full list; the metadata-only list is their own physical limit.
-- Peak RSS: importing @kubernetes/client-node (kubeconfig loading and auth) costs ~85 MB on its own: its config
-  module imports every generated API client, and V8 keeps every module's source (half of a 10k sync's 61 MB heap
-  at commit time). The raw list, which loads it too, peaks at ${m.rawList.maxRssMB.toFixed(0)} MB${results.scale ? ` (${results.scale.rawList.maxRssMB.toFixed(0)} MB at ${results.scale.objects})` : ''};
-  a sync adds the path and blob id of every object (~15 MB at 10k) and the garbage of rendering and compressing.
+- Peak RSS: a sync process holds ~105 MB before it reads anything (Node with its TypeScript stripper ~60 MB,
+  then client-node, yaml, isomorphic-git and our modules). The executable loads client-node without the
+  generated typed API clients and undici its config module imports (src/runtime/lean-client-node.ts), which
+  would add ~58 MB. The raw list peaks at ${m.rawList.maxRssMB.toFixed(0)} MB${results.scale ? ` (${results.scale.rawList.maxRssMB.toFixed(0)} MB at ${results.scale.objects})` : ''}; a sync adds the path and
+  blob id of every object (~300 bytes each, kept as flat strings) and the garbage of rendering and compressing.
   Resolving credentials in a helper process kept client-node out of the sync process, but the process tree
   (what a container's memory limit counts) peaked higher while the helper ran, so it stays in-process.
+- Compressing on a worker thread would use the second core during a first sync, but a worker is a V8 isolate
+  of its own (+18-28 MB RSS, measured) and competes with etcd and the apiserver for that core: by the CPU
+  arithmetic above it could save ~10% of a first sync, and the 200 MB budget has no room for it.
 `;
 writeFileSync(join(root, `bench/results/${day}.json`), JSON.stringify(results, null, 2) + '\n');
 writeFileSync(join(root, 'bench/README.md'), `# Benchmarks\n\n\`npm run bench\` (options: \`-- --objects 10000 --runs 3 --scale 50000\`) loads the project's own kube-apiserver with ConfigMaps of 1-4 KiB in 20 namespaces plus 1,000 custom resources, and measures, each in a fresh process, ${RUNS} runs:\n\n- the floor: a paginated raw LIST of every type a sync reads (request + JSON parse, same HTTP client), largest types first (as a sync orders them); it also runs right before every kubetrail run, and each row's ratio uses those floors; the same lists as metadata only (what syncs after the first read) for reference;\n- \`kubetrail sync\`: first run (also into a bare repository, the shipped in-cluster setting), no-change rerun, 10 objects changed, 1% deleted, and native \`git checkout\` of the synced tree for reference (time measured inside the process, without Node start-up; Node runs with the shipped \`--max-semi-space-size=8 --heap-growing-percent=50\`);\n- the shell pipeline: \`kubectl get <type> -A -o yaml\` per type (4 at a time) split with awk into the same layout, then \`git add -A && git commit\`;\n- HTTP API latency with autocannon on a repository with a long history.\n\nLatest run (${results.date}, ${results.machine}, Node ${results.node}), full figures in \`bench/results/${day}.json\`:\n\n${table}\n${NOTES}`);
