@@ -7,7 +7,11 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund
 
 FROM node:24-slim
 WORKDIR /app
+# MALLOC_TRIM_THRESHOLD_ pins glibc's trim and mmap thresholds at their defaults (setting one turns off their
+# dynamic growth): memory freed at the top of the heap goes back to the system instead of staying in the process
+# after one large buffer was freed. -25 MB peak RSS for a 51k-object first sync, ~6% slower (README).
 ENV NODE_ENV=production \
+    MALLOC_TRIM_THRESHOLD_=131072 \
     HOME=/tmp \
     KUBETRAIL_CONFIG=/etc/kubetrail/kubetrail.yaml \
     KUBETRAIL_REPO=/data/repo

@@ -67,10 +67,13 @@ async function loadCustomResources(client: KubeClient, n: number): Promise<void>
 }
 
 // ── measurements ──────────────────────────────────────────────────────────────────────────────────
-// Node runs kubetrail with these flags wherever it is started (./kubetrail, the Dockerfile, the npm bin's shebang).
+// Node runs kubetrail with these flags and this environment wherever it is started (./kubetrail, the Dockerfile,
+// the npm bin's shebang).
 const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
+const SHIPPED_ENV = { MALLOC_TRIM_THRESHOLD_: '131072' };
 const child = (script: string, args: string[] = []) => {
-  const r = spawnSync(node, [...NODE_FLAGS, join(root, 'bench', script), configFile, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 });
+  const r = spawnSync(node, [...NODE_FLAGS, join(root, 'bench', script), configFile, ...args],
+    { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ...SHIPPED_ENV } });
   if (r.status !== 0 && !r.stdout.trim()) throw new Error(`${script} failed: ${r.stderr}`);
   return JSON.parse(r.stdout.trim().split('\n').pop()!);
 };
