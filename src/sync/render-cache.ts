@@ -51,11 +51,17 @@ export class RenderCache {
   }
 
   /**
-   * Keeps only what this run saw (deleted objects drop out). Written atomically; losing it only costs time.
-   * Written in chunks: one JSON string of every entry would be the largest thing a first sync holds.
+   * Saves what this run saw (deleted objects drop out) and lets go of the entries: a cache is closed once, at
+   * the end of its sync. Written atomically (losing it only costs time) and in chunks: one JSON string of every
+   * entry would be the largest thing a first sync holds.
    */
-  save(): void {
-    if (this.added.size === 0 && this.seen === this.previous.size) return; // the same entries: nothing to write
+  close(): void {
+    if (this.added.size > 0 || this.seen !== this.previous.size) this.write(); // else the same entries: keep the file
+    this.previous.clear();
+    this.added.clear();
+  }
+
+  private write(): void {
     mkdirSync(join(this.file, '..'), { recursive: true });
     const fd = openSync(`${this.file}.tmp`, 'w');
     try {

@@ -120,18 +120,22 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       result.status = 'refused';
       result.error = `refusing to delete ${changes.deleted.length} of ${before.size} recorded objects ` +
         `(more than maxDeletePercent ${settings.maxDeletePercent}%); rerun with --allow-mass-delete if this is intended`;
-    } else if (!dryRun && changes.added.length + changes.changed.length + changes.deleted.length > 0) {
-      objects.finish();
-      result.commit = await commitClusterTree(repo, cluster.id, after, {
-        previous: { files: before, tree: beforeTree, changed: [...changes.added, ...changes.changed, ...changes.deleted] },
-        message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type)),
-        author: config.author,
-        time: o.now ?? new Date(),
-      });
-      o.events?.emit('change.detected', { clusterId: cluster.id, commit: result.commit, ...changes });
+    } else if (!dryRun) {
+      // Saved (and out of memory) before the commit, whose working-tree write is a first sync's memory peak. A
+      // cache entry is only used for a blob the next run finds in HEAD, so a commit failing after this is harmless.
+      cache.close();
+      if (changes.added.length + changes.changed.length + changes.deleted.length > 0) {
+        objects.finish();
+        result.commit = await commitClusterTree(repo, cluster.id, after, {
+          previous: { files: before, tree: beforeTree, changed: [...changes.added, ...changes.changed, ...changes.deleted] },
+          message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type)),
+          author: config.author,
+          time: o.now ?? new Date(),
+        });
+        o.events?.emit('change.detected', { clusterId: cluster.id, commit: result.commit, ...changes });
+      }
     }
     result.blobsWritten = stats.written;
-    if (!dryRun && result.status !== 'refused') cache.save();
   } catch (e) {
     result.status = 'failed';
     const message = (e as Error).message;

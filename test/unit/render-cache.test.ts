@@ -13,20 +13,20 @@ describe('render cache', () => {
     const first = new RenderCache(dir, 'c', settings);
     for (const [k, oid] of [['a', '1'], ['b', '2'], ['c', '3']]) first.set(RenderCache.key('T', k, '7'), oid);
     first.set(RenderCache.key('T', 'no-version', ''), '9'); // no resourceVersion: never cached
-    first.save();
+    first.close();
     expect(saved(dir)).toEqual([['T/a/7', '1'], ['T/b/7', '2'], ['T/c/7', '3']]);
 
     const same = new RenderCache(dir, 'c', settings);
     expect(same.get('T/b/7')).toBe('2');
     for (const [k, oid] of [['a', '1'], ['b', '2'], ['c', '3']]) same.set(`T/${k}/7`, oid);
     const before = statSync(join(dir, 'kubetrail', 'render-cache-c.json')).mtimeMs;
-    same.save();
+    same.close();
     expect(statSync(join(dir, 'kubetrail', 'render-cache-c.json')).mtimeMs).toBe(before);
 
     const next = new RenderCache(dir, 'c', settings);
     next.set('T/a/7', '1'); // unchanged
     next.set('T/b/8', '4'); // a new resourceVersion
-    next.save(); // c was not seen: deleted
+    next.close(); // c was not seen: deleted
     expect(saved(dir).sort()).toEqual([['T/a/7', '1'], ['T/b/8', '4']]);
 
     expect(new RenderCache(dir, 'c', { ...settings, hmac: 'other' }).get('T/a/7')).toBeUndefined(); // other settings
@@ -39,7 +39,7 @@ describe('render cache on disk', () => {
     const cache = new RenderCache(dir, 'c', settings);
     const entries = Array.from({ length: 5000 }, (_, i) => [RenderCache.key('apps.v1.Deployment', `uid-"${i}"-é`, String(1000 + i))!, `oid${i}`] as const);
     for (const [key, oid] of entries) cache.set(key, oid);
-    cache.save();
+    cache.close();
     expect(saved(dir)).toEqual(entries); // valid JSON, every entry, in order
     const next = new RenderCache(dir, 'c', settings);
     expect(next.size).toBe(5000);
