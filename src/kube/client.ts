@@ -56,6 +56,9 @@ export function statusError(server: string, method: string, path: string, res: K
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/** Requests an agent is serving or has queued (its idle keep-alive sockets are elsewhere). */
+const inFlight = (agent: https.Agent) => Object.keys(agent.sockets ?? {}).length + Object.keys(agent.requests ?? {}).length;
+
 export function createKubeClient(clusterId: string, access: Access, opts: { timeoutMs?: number } = {}): KubeClient {
   const server = access.server.replace(/\/+$/, '');
   const defaultTimeout = opts.timeoutMs ?? 30_000;
@@ -76,6 +79,14 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
       .digest('hex');
     let shared = agents.get(key);
     if (!shared) agents.set(key, shared = new https.Agent({ ...o, keepAlive: true }));
+    // An identity no longer used (its certificate rotated) closes its connections once nothing is in flight on
+    // them, instead of keeping them open for the life of a daemon.
+    for (const [other, retired] of agents) {
+      if (other !== key && inFlight(retired) === 0) {
+        retired.destroy();
+        agents.delete(other);
+      }
+    }
     return shared;
   }
 

@@ -1,5 +1,5 @@
 // Every way of reaching a cluster, proven against the real apiserver by asking it who we are (SelfSubjectReview).
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/validate.ts';
@@ -7,6 +7,22 @@ import { resolveAccess } from '../../src/kube/access.ts';
 import { createKubeClient } from '../../src/kube/client.ts';
 import { clientCertificate, kubeconfigFor, serviceAccountToken } from '../helpers/rbac.ts';
 import { adminClient, tempDir, testenv } from '../helpers/testenv.ts';
+
+/** Established TCP connections of this process to the server's port (Linux: its socket fds in /proc/net/tcp). */
+function connectionsTo(url: string): number {
+  const inodes = new Set(readdirSync('/proc/self/fd').map((fd) => {
+    try {
+      return /^socket:\[(\d+)\]$/.exec(readlinkSync(`/proc/self/fd/${fd}`))?.[1];
+    } catch {
+      return undefined; // closed meanwhile
+    }
+  }).filter(Boolean));
+  const port = Number(new URL(url).port).toString(16).toUpperCase().padStart(4, '0');
+  return readFileSync('/proc/self/net/tcp', 'utf8').split('\n').slice(1).filter((line) => {
+    const f = line.trim().split(/\s+/);
+    return f.length > 9 && f[2].endsWith(`:${port}`) && f[3] === '01' && inodes.has(f[9]); // 01: ESTABLISHED
+  }).length;
+}
 
 type Env = Record<string, string | undefined>;
 
@@ -108,9 +124,13 @@ describe('auth methods', () => {
     const client = clientFor({ kubeconfigContent: text });
     const review = async () => (await client.sendJSON<{ status: { userInfo: { username: string } } }>('POST',
       '/apis/authentication.k8s.io/v1/selfsubjectreviews', { apiVersion: 'authentication.k8s.io/v1', kind: 'SelfSubjectReview' })).status.userInfo.username;
+    const before = connectionsTo(env.APISERVER_URL);
     expect(await review()).toBe('exec-user-1');
+    expect(connectionsTo(env.APISERVER_URL)).toBe(before + 1);
     await new Promise((r) => setTimeout(r, 1500));
     expect(await review()).toBe('exec-user-2');
+    // The retired certificate's keep-alive connection is closed, not kept open for the life of the process.
+    expect(connectionsTo(env.APISERVER_URL)).toBe(before + 1);
   });
 
   it('default kubeconfig: $KUBECONFIG, then ~/.kube/config', async () => {
