@@ -12,9 +12,13 @@ export interface TreeEntry { mode: '100644' | '040000'; name: string; oid: strin
 /**
  * zlib at level 1: git reads any level, and speed matters more here than a few percent of size. The output
  * buffer is sized to the input, not node's default 16 KiB per call, whose slices would each pin 16 KiB.
+ * The window and hash are sized to the input too (git inflates any window size): zlib's defaults allocate
+ * ~260 KiB per stream, which glibc hands back to the system after each object and faults in again.
  */
-export const deflate = (data: Uint8Array): Buffer =>
-  deflateSync(data, { level: 1, chunkSize: Math.max(64, Math.min(16384, data.length + 64)) });
+export function deflate(data: Uint8Array): Buffer {
+  const windowBits = Math.max(9, Math.min(15, Math.ceil(Math.log2(data.length + 1))));
+  return deflateSync(data, { level: 1, windowBits, memLevel: windowBits - 7, chunkSize: Math.max(64, Math.min(16384, data.length + 64)) });
+}
 
 const objectHeader = (type: ObjectType, size: number) => `${type} ${size}\0`;
 
