@@ -13,8 +13,15 @@ function orderKeys(value: unknown, order?: string[]): unknown {
   if (value === null || typeof value !== 'object') return value;
   const keys = Object.keys(value).sort((a, b) => rank(a, order) - rank(b, order) || (a < b ? -1 : a > b ? 1 : 0));
   const out: Record<string, unknown> = {};
-  for (const k of keys) out[k] = orderKeys((value as Record<string, unknown>)[k], k === 'metadata' && order === TOP_ORDER ? METADATA_ORDER : undefined);
+  for (const k of keys) setOwn(out, k, orderKeys((value as Record<string, unknown>)[k], k === 'metadata' && order === TOP_ORDER ? METADATA_ORDER : undefined));
   return out;
+}
+
+// A plain assignment of `__proto__` (a valid ConfigMap key) would set the prototype, or do nothing for a string,
+// instead of keeping the key.
+function setOwn(obj: Record<string, unknown>, key: string, value: unknown): void {
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 // Known keys come first in Kubernetes order; `name` leads any other map because that is how people scan YAML.

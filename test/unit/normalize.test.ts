@@ -40,6 +40,11 @@ describe('normalize', () => {
     expect(yaml).toContain('emptyDir: {}');
   });
 
+  it('keeps a key named __proto__ (valid in a ConfigMap) as data', () => {
+    const cm = JSON.parse('{"apiVersion":"v1","kind":"ConfigMap","metadata":{"name":"c"},"data":{"__proto__":"x","a":"1"}}');
+    expect(toYaml(normalize(cm, { keepStatus: false }))).toContain('data:\n  __proto__: x\n  a: "1"\n');
+  });
+
   it('writes long and multi-line strings without folding or anchors', () => {
     const long = 'x'.repeat(300);
     const shared = { a: 1 };
