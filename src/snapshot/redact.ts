@@ -8,12 +8,10 @@ const digest = (key: string, value: Buffer | string) => `hmac-sha256:${createHma
 
 function redactValues(values: unknown, key: string, decode: boolean): unknown {
   if (values === null || typeof values !== 'object') return values;
-  const out: Record<string, string> = {};
-  for (const [k, v] of Object.entries(values as Record<string, unknown>)) {
-    // `data` is base64: digest the decoded bytes so `data` and `stringData` of the same value agree.
-    out[k] = digest(key, decode ? Buffer.from(String(v), 'base64') : String(v));
-  }
-  return out;
+  // `data` is base64: digest the decoded bytes so `data` and `stringData` of the same value agree. fromEntries
+  // keeps a key named __proto__, which an assignment would not.
+  return Object.fromEntries(Object.entries(values as Record<string, unknown>)
+    .map(([k, v]) => [k, digest(key, decode ? Buffer.from(String(v), 'base64') : String(v))]));
 }
 
 export function isSecret(obj: KubeObject): boolean {

@@ -20,6 +20,13 @@ describe('redactSecret', () => {
     expect(yaml).toMatch(/last-applied-configuration: hmac-sha256:[0-9a-f]{64}/);
   });
 
+  it('keeps a data key named __proto__, redacted', () => {
+    const odd = JSON.parse(`{"apiVersion":"v1","kind":"Secret","metadata":{"name":"s"},"data":{"__proto__":"${Buffer.from(canary).toString('base64')}"}}`);
+    const yaml = renderObject(odd, { keepStatus: false, hmacKey: 'k' }).toString();
+    expect(yaml).toMatch(/__proto__: hmac-sha256:[0-9a-f]{64}/);
+    expect(yaml).not.toContain(Buffer.from(canary).toString('base64'));
+  });
+
   it('gives the same digest for the same value in data and stringData, another for another value or key', () => {
     const r = redactSecret(secret, 'k') as any;
     expect(r.data.password).toBe(r.stringData.token);
