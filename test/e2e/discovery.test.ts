@@ -3,6 +3,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/validate.ts';
+import type { KubeClient } from '../../src/kube/client.ts';
 import { discoverTypes } from '../../src/kube/discovery.ts';
 import { listAllPages } from '../../src/kube/list.ts';
 import { Repo } from '../../src/store/repo.ts';
@@ -12,6 +13,19 @@ import { ensureNamespace, kubeconfigFor, serviceAccountToken } from '../helpers/
 import { adminClient, runCli, tempDir, testenv } from '../helpers/testenv.ts';
 
 const client = adminClient();
+
+/**
+ * The same real server as a client sees one without aggregated discovery (before Kubernetes 1.26, or behind a
+ * proxy that drops the Accept header): the request for aggregated documents goes out as a plain JSON request.
+ */
+function withoutAggregatedDiscovery(c: KubeClient): KubeClient & { paths: string[] } {
+  const paths: string[] = [];
+  const plain = <T extends { accept?: string }>(path: string, o?: T) => {
+    paths.push(path);
+    return o?.accept?.includes('apidiscovery.k8s.io') ? { ...o, accept: undefined } : o;
+  };
+  return { ...c, paths, request: (path, o) => c.request(path, plain(path, o)), getJSON: (path, o) => c.getJSON(path, plain(path, o)) };
+}
 
 describe('discovery', () => {
   beforeAll(async () => {
@@ -31,6 +45,16 @@ describe('discovery', () => {
     expect(failedGroups).toEqual([]);
   });
 
+  it('finds the same types with legacy per-group discovery, for servers without aggregated discovery', async () => {
+    const aggregated = await discoverTypes(client);
+    const legacyClient = withoutAggregatedDiscovery(client);
+    const legacy = await discoverTypes(legacyClient);
+    expect(legacyClient.paths).toEqual(expect.arrayContaining(['/api/v1', '/apis/apps/v1', '/apis/disco.example.com/v1'])); // one request per group
+    expect(legacy.types.map((t) => t.name)).toContain('disco.example.com.v1.Widget');
+    expect(legacy.types).toEqual(aggregated.types); // names, versions, kinds, scopes and list paths, in order
+    expect(legacy.failedGroups).toEqual([]);
+  });
+
   it('reports a broken aggregated API as a failed group, and a sync as partial that keeps going', async () => {
     await createMany(client, '/apis/apiregistration.k8s.io/v1/apiservices', [brokenApiService('broken.example.com')]);
     await waitForUnavailable(client, 'v1.broken.example.com');
@@ -38,6 +62,9 @@ describe('discovery', () => {
       const { failedGroups, types } = await discoverTypes(client);
       expect(failedGroups).toEqual([expect.objectContaining({ group: 'broken.example.com', version: 'v1' })]);
       expect(types.length).toBeGreaterThan(30);
+      const legacy = await discoverTypes(withoutAggregatedDiscovery(client));
+      expect(legacy.failedGroups).toEqual([expect.objectContaining({ group: 'broken.example.com', version: 'v1' })]);
+      expect(legacy.types).toEqual(types);
     } finally {
       await client.sendJSON('DELETE', '/apis/apiregistration.k8s.io/v1/apiservices/v1.broken.example.com');
     }
