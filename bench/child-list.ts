@@ -9,6 +9,7 @@ const { createKubeClient } = await import('../src/kube/client.ts');
 const { discoverTypes } = await import('../src/kube/discovery.ts');
 const { selectTypes } = await import('../src/kube/filter.ts');
 const { mapLimit } = await import('../src/util/map-limit.ts');
+const { cpuMs } = await import('./cpu.ts');
 
 const config = loadConfig({ config: process.argv[2] });
 const accept = process.argv.includes('--metadata') ? 'application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1,application/json' : undefined;
@@ -24,6 +25,8 @@ const size = async (listPath: string) => {
 const sizes = new Map(await Promise.all(selected.map(async (t) => [t.name, await size(t.listPath)] as const)));
 selected.sort((a, b) => sizes.get(b.name)! - sizes.get(a.name)!);
 const started = performance.now();
+const cpu = process.cpuUsage();
+const mainCpu = process.threadCpuUsage();
 let objects = 0;
 let bytes = 0;
 await mapLimit(selected, cluster.discovery.concurrency, async (type) => {
@@ -37,4 +40,4 @@ await mapLimit(selected, cluster.discovery.concurrency, async (type) => {
   } while (cont);
 });
 const ms = performance.now() - started;
-console.log(JSON.stringify({ ms, objects, bytes, maxRssMB: process.resourceUsage().maxRSS / 1024 }));
+console.log(JSON.stringify({ ms, ...cpuMs(cpu, mainCpu), objects, bytes, maxRssMB: process.resourceUsage().maxRSS / 1024 }));

@@ -4,12 +4,15 @@ import '../src/runtime/lean-client-node.ts';
 
 const { loadConfig } = await import('../src/config/load.ts');
 const { syncClusters } = await import('../src/sync/run.ts');
+const { cpuMs } = await import('./cpu.ts');
 
 const config = loadConfig({ config: process.argv[2] });
 const started = performance.now();
+const cpu = process.cpuUsage();
+const mainCpu = process.threadCpuUsage();
 const [r] = await syncClusters(config, { allowMassDelete: true });
 const ms = performance.now() - started;
 console.log(JSON.stringify({
-  ms, maxRssMB: process.resourceUsage().maxRSS / 1024, status: r.status, commit: r.commit ?? null,
+  ms, ...cpuMs(cpu, mainCpu), maxRssMB: process.resourceUsage().maxRSS / 1024, status: r.status, commit: r.commit ?? null,
   added: r.added, changed: r.changed, deleted: r.deleted, unchanged: r.unchanged, blobsWritten: r.blobsWritten, error: r.error,
 }));

@@ -14,6 +14,7 @@ import { discoverTypes } from '../src/kube/discovery.ts';
 import { selectTypes } from '../src/kube/filter.ts';
 import { mapLimit } from '../src/util/map-limit.ts';
 import { validateConfig } from '../src/config/validate.ts';
+import { processCpuMs } from './cpu.ts';
 import { buildHistory } from './history.ts';
 
 const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, scale: { type: 'string', default: '' }, 'history-commits': { type: 'string', default: '1000' } } });
@@ -71,18 +72,29 @@ async function loadCustomResources(client: KubeClient, n: number): Promise<void>
 // the npm bin's shebang).
 const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
 const SHIPPED_ENV = { MALLOC_TRIM_THRESHOLD_: '131072' };
+// The API server's and etcd's CPU while a child ran (its start-up included: the server idles through it).
+const serverCpu = () => processCpuMs(['kube-apiserver', 'etcd'].map((name) => join(work, `env/${name}.pid`)));
 const child = (script: string, args: string[] = []) => {
+  const serverBefore = serverCpu();
   const r = spawnSync(node, [...NODE_FLAGS, join(root, 'bench', script), configFile, ...args],
     { encoding: 'utf8', maxBuffer: 64 << 20, env: { ...process.env, ...SHIPPED_ENV } });
   if (r.status !== 0 && !r.stdout.trim()) throw new Error(`${script} failed: ${r.stderr}`);
-  return JSON.parse(r.stdout.trim().split('\n').pop()!);
+  const serverAfter = serverCpu();
+  const serverCpuMs = serverBefore === undefined || serverAfter === undefined ? undefined : serverAfter - serverBefore;
+  return { ...JSON.parse(r.stdout.trim().split('\n').pop()!), serverCpuMs };
 };
 const timed = (fn: () => void) => {
   const t = performance.now();
   fn();
   return performance.now() - t;
 };
-const stats = (xs: number[]) => ({ min: Math.min(...xs), median: [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)], runs: xs.length });
+const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
+const stats = (xs: number[]) => ({ min: Math.min(...xs), median: median(xs), runs: xs.length });
+/** Medians of the CPU the runs used: the whole client process, its main thread, the API server with etcd. */
+const cpuOf = (runs: { cpuMs: number; mainCpuMs: number; serverCpuMs?: number }[]) => ({
+  client: median(runs.map((x) => x.cpuMs)), main: median(runs.map((x) => x.mainCpuMs)),
+  server: runs.every((x) => x.serverCpuMs !== undefined) ? median(runs.map((x) => x.serverCpuMs!)) : undefined,
+});
 const gitCount = (repo: string) => Number(execFileSync('git', ['-C', repo, 'rev-list', '--count', 'HEAD'], { encoding: 'utf8' }));
 
 // The floor runs right before each kubetrail run, so both see the server in the same state: after writes the
@@ -101,23 +113,27 @@ async function measure(n: number, configMaps: number) {
   const out: Record<string, any> = { objects: n };
   writeConfig(join(work, 'repo-unused'));
   const rawRuns = Array.from({ length: RUNS }, () => floor());
-  out.rawList = { ...stats(rawRuns.map((r) => r.ms)), objects: rawRuns[0].objects, bytes: rawRuns[0].bytes, maxRssMB: Math.max(...rawRuns.map((r) => r.maxRssMB)) };
+  out.rawList = { ...stats(rawRuns.map((r) => r.ms)), cpu: cpuOf(rawRuns), objects: rawRuns[0].objects, bytes: rawRuns[0].bytes, maxRssMB: Math.max(...rawRuns.map((r) => r.maxRssMB)) };
   log(`raw list: ${out.rawList.min.toFixed(0)} ms for ${out.rawList.objects} objects`);
   // What a sync after the first reads: the same lists, metadata only.
   const metaRuns = Array.from({ length: RUNS }, () => child('child-list.ts', ['--metadata']));
-  out.rawMetadataList = { ...stats(metaRuns.map((r) => r.ms)), bytes: metaRuns[0].bytes, maxRssMB: Math.max(...metaRuns.map((r) => r.maxRssMB)) };
+  out.rawMetadataList = { ...stats(metaRuns.map((r) => r.ms)), cpu: cpuOf(metaRuns), bytes: metaRuns[0].bytes, maxRssMB: Math.max(...metaRuns.map((r) => r.maxRssMB)) };
+
+  // What a first sync adds, alone: rendering, hashing and compressing the same objects, page by page.
+  const added = Array.from({ length: RUNS }, () => child('child-render.ts'));
+  out.addedWork = Object.fromEntries(['renderMs', 'hashMs', 'deflateMs'].map((k) => [k, Math.min(...added.map((x) => x[k]))]));
 
   const first = withFloors(Array.from({ length: RUNS }, (_, i) => () => {
     writeConfig(join(work, `repo-first-${n}-${i}`));
     return child('child-sync.ts');
   }));
-  out.firstSync = { ...stats(first.results.map((r) => r.ms)), floor: first.floor, maxRssMB: Math.max(...first.results.map((r) => r.maxRssMB)), added: first.results[0].added };
+  out.firstSync = { ...stats(first.results.map((r) => r.ms)), cpu: cpuOf(first.results), floor: first.floor, maxRssMB: Math.max(...first.results.map((r) => r.maxRssMB)), added: first.results[0].added };
   // The shipped in-cluster configuration: a bare repository (no working tree to write).
   const firstBare = withFloors(Array.from({ length: RUNS }, (_, i) => () => {
     writeConfig(join(work, `repo-bare-${n}-${i}`), true);
     return child('child-sync.ts');
   }));
-  out.firstSyncBare = { ...stats(firstBare.results.map((r) => r.ms)), floor: firstBare.floor, maxRssMB: Math.max(...firstBare.results.map((r) => r.maxRssMB)) };
+  out.firstSyncBare = { ...stats(firstBare.results.map((r) => r.ms)), cpu: cpuOf(firstBare.results), floor: firstBare.floor, maxRssMB: Math.max(...firstBare.results.map((r) => r.maxRssMB)) };
   // What writing the working tree costs by itself: native git checks the synced tree out into an empty directory.
   const repo = join(work, `repo-first-${n}-0`);
   const checkout = Array.from({ length: RUNS }, (_, i) => {
@@ -129,7 +145,7 @@ async function measure(n: number, configMaps: number) {
   out.nativeCheckout = stats(checkout);
   writeConfig(repo);
   const noChange = withFloors(Array.from({ length: RUNS }, () => () => child('child-sync.ts')));
-  out.noChange = { ...stats(noChange.results.map((r) => r.ms)), floor: noChange.floor, maxRssMB: Math.max(...noChange.results.map((r) => r.maxRssMB)), commits: noChange.results.filter((r) => r.commit).length, blobsWritten: Math.max(...noChange.results.map((r) => r.blobsWritten)) };
+  out.noChange = { ...stats(noChange.results.map((r) => r.ms)), cpu: cpuOf(noChange.results), floor: noChange.floor, maxRssMB: Math.max(...noChange.results.map((r) => r.maxRssMB)), commits: noChange.results.filter((r) => r.commit).length, blobsWritten: Math.max(...noChange.results.map((r) => r.blobsWritten)) };
   let next = 0;
   const changedFloors: number[] = [];
   const changed = [];
@@ -142,7 +158,7 @@ async function measure(n: number, configMaps: number) {
     const files = execFileSync('git', ['-C', repo, 'show', '--name-only', '--format=', 'HEAD'], { encoding: 'utf8' }).trim().split('\n').length;
     changed.push({ ...res, commits: gitCount(repo) - before, files });
   }
-  out.tenChanged = { ...stats(changed.map((r) => r.ms)), floor: stats(changedFloors), commits: changed.map((r) => r.commits), files: changed.map((r) => r.files) };
+  out.tenChanged = { ...stats(changed.map((r) => r.ms)), cpu: cpuOf(changed), floor: stats(changedFloors), commits: changed.map((r) => r.commits), files: changed.map((r) => r.files) };
   const deletedFloors: number[] = [];
   const deleted = [];
   let del = configMaps - 1;
@@ -152,7 +168,7 @@ async function measure(n: number, configMaps: number) {
     deletedFloors.push(floor().ms);
     deleted.push(child('child-sync.ts'));
   }
-  out.onePercentDeleted = { ...stats(deleted.map((r) => r.ms)), floor: stats(deletedFloors), deleted: deleted.map((r) => r.deleted) };
+  out.onePercentDeleted = { ...stats(deleted.map((r) => r.ms)), cpu: cpuOf(deleted), floor: stats(deletedFloors), deleted: deleted.map((r) => r.deleted) };
   log(`kubetrail: first ${out.firstSync.min.toFixed(0)} ms (bare ${out.firstSyncBare.min.toFixed(0)} ms), no-change ${out.noChange.min.toFixed(0)} ms, 10 changed ${out.tenChanged.min.toFixed(0)} ms`);
 
   // The shell pipeline over the same types.
@@ -219,21 +235,23 @@ try {
 const m = results.main;
 const r = (a: number, b: number) => `${(a / b).toFixed(2)}×`;
 const ms = (x: number) => `${x.toFixed(0)} ms`;
+const cpuCell = (c: { client: number; main: number; server?: number }) =>
+  `${c.client.toFixed(0)} (${c.main.toFixed(0)}) / ${c.server === undefined ? '?' : c.server.toFixed(0)}`;
 const pairedRow = (name: string, x: any, note: string, pipeline?: number) =>
-  [name, ms(x.min), ms(x.median), ms(x.floor.min), r(x.min, x.floor.min), pipeline ? r(x.min, pipeline) : '', note];
+  [name, ms(x.min), ms(x.median), ms(x.floor.min), r(x.min, x.floor.min), pipeline ? r(x.min, pipeline) : '', cpuCell(x.cpu), note];
 const rows = [
-  ['raw paginated LIST (floor)', ms(m.rawList.min), ms(m.rawList.median), '', '1.00×', '', `${m.rawList.objects} objects, ${(m.rawList.bytes / 1048576).toFixed(1)} MiB, peak RSS ${m.rawList.maxRssMB.toFixed(0)} MB`],
-  ['raw LIST, metadata only', ms(m.rawMetadataList.min), ms(m.rawMetadataList.median), '', r(m.rawMetadataList.min, m.rawList.min), '', `what syncs after the first read; ${(m.rawMetadataList.bytes / 1048576).toFixed(1)} MiB, peak RSS ${m.rawMetadataList.maxRssMB.toFixed(0)} MB`],
+  ['raw paginated LIST (floor)', ms(m.rawList.min), ms(m.rawList.median), '', '1.00×', '', cpuCell(m.rawList.cpu), `${m.rawList.objects} objects, ${(m.rawList.bytes / 1048576).toFixed(1)} MiB, peak RSS ${m.rawList.maxRssMB.toFixed(0)} MB`],
+  ['raw LIST, metadata only', ms(m.rawMetadataList.min), ms(m.rawMetadataList.median), '', r(m.rawMetadataList.min, m.rawList.min), '', cpuCell(m.rawMetadataList.cpu), `what syncs after the first read; ${(m.rawMetadataList.bytes / 1048576).toFixed(1)} MiB, peak RSS ${m.rawMetadataList.maxRssMB.toFixed(0)} MB`],
   pairedRow('kubetrail first sync', m.firstSync, `${m.firstSync.added} files, peak RSS ${m.firstSync.maxRssMB.toFixed(0)} MB`, m.pipeline.first.min),
   pairedRow('kubetrail first sync, bare repository', m.firstSyncBare, `the shipped in-cluster setting; peak RSS ${m.firstSyncBare.maxRssMB.toFixed(0)} MB`, m.pipeline.first.min),
-  ['native `git checkout` of that tree', ms(m.nativeCheckout.min), ms(m.nativeCheckout.median), '', r(m.nativeCheckout.min, m.rawList.min), '', 'writing the working tree alone, by git itself'],
+  ['native `git checkout` of that tree', ms(m.nativeCheckout.min), ms(m.nativeCheckout.median), '', r(m.nativeCheckout.min, m.rawList.min), '', '', 'writing the working tree alone, by git itself'],
   pairedRow('kubetrail no-change rerun', m.noChange, `${m.noChange.commits} commits, ${m.noChange.blobsWritten} blobs written; ${r(m.noChange.min, m.rawMetadataList.min)} the metadata-only list; peak RSS ${m.noChange.maxRssMB.toFixed(0)} MB`, m.pipeline.noChange.min),
   pairedRow('kubetrail 10 changed', m.tenChanged, `commits ${m.tenChanged.commits.join('/')}, files ${m.tenChanged.files.join('/')}; ${r(m.tenChanged.min, m.rawMetadataList.min)} the metadata-only list`),
   pairedRow('kubetrail 1% deleted', m.onePercentDeleted, `deleted ${m.onePercentDeleted.deleted.join('/')}; ${r(m.onePercentDeleted.min, m.rawMetadataList.min)} the metadata-only list`),
-  ['pipeline first (kubectl + awk + git)', ms(m.pipeline.first.min), ms(m.pipeline.first.median), '', r(m.pipeline.first.min, m.rawList.min), '1.00×', ''],
-  ['pipeline no-change', ms(m.pipeline.noChange.min), ms(m.pipeline.noChange.median), '', r(m.pipeline.noChange.min, m.rawList.min), '1.00×', `${m.pipeline.commitsAfterNoChange} commits`],
+  ['pipeline first (kubectl + awk + git)', ms(m.pipeline.first.min), ms(m.pipeline.first.median), '', r(m.pipeline.first.min, m.rawList.min), '1.00×', '', ''],
+  ['pipeline no-change', ms(m.pipeline.noChange.min), ms(m.pipeline.noChange.median), '', r(m.pipeline.noChange.min, m.rawList.min), '1.00×', '', `${m.pipeline.commitsAfterNoChange} commits`],
 ];
-let table = `| measurement | min | median | floor, same runs (min) | / floor | / pipeline | notes |\n|---|---|---|---|---|---|---|\n${rows.map((x) => `| ${x.join(' | ')} |`).join('\n')}\n`;
+let table = `| measurement | min | median | floor, same runs (min) | / floor | / pipeline | CPU ms: client (main thread) / server | notes |\n|---|---|---|---|---|---|---|---|\n${rows.map((x) => `| ${x.join(' | ')} |`).join('\n')}\n`;
 table += `\nAPI on a ${results.api.commits}-commit history (${results.api.versionsOfWatched} versions of the object), autocannon 4 connections × 10 s:\n\n| request | p50 | p99 | requests | non-2xx |\n|---|---|---|---|---|\n`;
 for (const [k, v] of [['current object', results.api.currentObject], ['versions', results.api.versions]] as const) table += `| ${k} | ${v.p50} ms | ${v.p99} ms | ${v.requests} | ${v.non2xx} |\n`;
 if (results.scale) {
@@ -245,15 +263,21 @@ console.log(table);
 const day = results.date.slice(0, 10);
 const pairedFloors = [m.firstSync, m.firstSyncBare, m.noChange, m.tenChanged, m.onePercentDeleted].map((x) => x.floor.min);
 const floorRange = `${ms(Math.min(...pairedFloors))}-${ms(Math.max(...pairedFloors))}`;
+const w = m.addedWork;
+const addedMs = w.renderMs + w.hashMs + w.deflateMs;
 const NOTES = `## Where the time and memory go
 
 - Each kubetrail row is compared with floors run right before each of its runs, because the floor drifts
   within one run (here ${ms(m.rawList.min)} at the start, ${floorRange} beside the kubetrail rows; in other runs it was
   slower right after the writes), so one floor taken at the start would flatter or punish rows by when they ran.
-- The machine has ${results.machine}, shared with etcd and the apiserver. The floor alone keeps both busy (measured
-  at a 0.65 s floor: 0.45 s of apiserver CPU and 0.8 s of client CPU, JSON parsing and GC, for 11k objects), so
-  every millisecond of CPU a sync adds (rendering, hashing, compressing, reading the previous tree) shows in its
-  time: a first sync adds ~1 s of client CPU for 11k objects (YAML ~0.2 s, zlib ~0.2 s, SHA-1, GC).
+- The machine has ${results.machine}, shared with etcd and the apiserver. In the floor runs the client used
+  ${ms(m.rawList.cpu.client)} of CPU (${ms(m.rawList.cpu.main)} on its main thread: requests, TLS, JSON parsing) and the apiserver with
+  etcd ${m.rawList.cpu.server === undefined ? 'an unmeasured share' : ms(m.rawList.cpu.server)} within ${ms(m.rawList.median)}, so every millisecond of CPU a sync adds shows in its
+  time. What a first sync adds, measured alone on the same objects page by page (bench/child-render.ts):
+  YAML ${ms(w.renderMs)}, SHA-1 ${ms(w.hashMs)}, zlib ${ms(w.deflateMs)}: ${ms(addedMs)}, ${r(addedMs, m.rawList.min)} the floor by itself. On one thread it
+  comes on top of the floor's main-thread work: ${ms(m.rawList.cpu.main)} + ${ms(addedMs)} is ${r(m.rawList.cpu.main + addedMs, m.rawList.min)} the floor before any
+  garbage collection or contention, ${m.rawList.cpu.main + addedMs > 1.5 * m.rawList.min ? 'so a first sync within 1.5× the floor is out of reach for one thread here' : 'so 1.5× is within reach on paper; the rest is garbage collection and contention'}.
+  A bare first sync used ${ms(m.firstSyncBare.cpu.client)} of client CPU (${ms(m.firstSyncBare.cpu.main)} on the main thread).
 - A first sync writes every object twice: into git (one pack; only the first 100 objects loose) and as a
   working-tree file. Native \`git checkout\` of the same tree needs ${ms(m.nativeCheckout.min)} on this disk (${r(m.nativeCheckout.min, m.rawList.min)} the floor;
   right after ~200k files were deleted it took 3.0-3.3 s, so the bench deletes its files when it ends, not
@@ -269,12 +293,15 @@ const NOTES = `## Where the time and memory go
   would add ~58 MB. The raw list peaks at ${m.rawList.maxRssMB.toFixed(0)} MB${results.scale ? ` (${results.scale.rawList.maxRssMB.toFixed(0)} MB at ${results.scale.objects})` : ''}; a sync adds the path and
   blob id of every object (~300 bytes each, kept as flat strings) and the garbage of rendering and compressing.
   The shipped \`MALLOC_TRIM_THRESHOLD_\` makes glibc return freed heap memory instead of keeping it once a large
-  buffer was freed: ~15-25 MB less at 51k objects, for a first sync ~9% slower (interleaved runs).
+  buffer was freed: ~20 MB less at 51k objects (bare first syncs, 186 vs 205 MB median of 3 interleaved runs
+  each, 2026-11-29) at no measurable cost in time, since each object is compressed with a window of its own
+  size. With zlib's default window (~260 KiB of allocations per object) glibc gave that memory back and
+  faulted it in again for every object: 111k page faults instead of 48k, a first sync ~20% slower.
   Resolving credentials in a helper process kept client-node out of the sync process, but the process tree
   (what a container's memory limit counts) peaked higher while the helper ran, so it stays in-process.
-- Compressing on a worker thread would use the second core during a first sync, but a worker is a V8 isolate
-  of its own (+18-28 MB RSS, measured) and competes with etcd and the apiserver for that core: by the CPU
-  arithmetic above it could save ~10% of a first sync, and the 200 MB budget has no room for it.
+- Compressing and hashing on a worker thread would move ${ms(w.deflateMs + w.hashMs)} off the main thread, but a worker is
+  a V8 isolate of its own (+18-28 MB RSS, measured), the second core is the one etcd and the apiserver use, and
+  the 200 MB budget at 51k objects has no room for it.
 `;
 writeFileSync(join(root, `bench/results/${day}.json`), JSON.stringify(results, null, 2) + '\n');
 writeFileSync(join(root, 'bench/README.md'), `# Benchmarks\n\n\`npm run bench\` (options: \`-- --objects 10000 --runs 3 --scale 50000\`) loads the project's own kube-apiserver with ConfigMaps of 1-4 KiB in 20 namespaces plus 1,000 custom resources, and measures, each in a fresh process, ${RUNS} runs:\n\n- the floor: a paginated raw LIST of every type a sync reads (request + JSON parse, same HTTP client), largest types first (as a sync orders them); it also runs right before every kubetrail run, and each row's ratio uses those floors; the same lists as metadata only (what syncs after the first read) for reference;\n- \`kubetrail sync\`: first run (also into a bare repository, the shipped in-cluster setting), no-change rerun, 10 objects changed, 1% deleted, and native \`git checkout\` of the synced tree for reference (time measured inside the process, without Node start-up; Node runs with the shipped \`--max-semi-space-size=8 --heap-growing-percent=50\` and \`MALLOC_TRIM_THRESHOLD_=131072\`);\n- the shell pipeline: \`kubectl get <type> -A -o yaml\` per type (4 at a time) split with awk into the same layout, then \`git add -A && git commit\`;\n- HTTP API latency with autocannon on a repository with a long history.\n\nLatest run (${results.date}, ${results.machine}, Node ${results.node}), full figures in \`bench/results/${day}.json\`:\n\n${table}\n${NOTES}`);
