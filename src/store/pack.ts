@@ -12,6 +12,7 @@ import { deflate, objectId, type ObjectType, type ObjectWriter } from './objects
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
 const TMP_PREFIX = 'tmp_pack_kubetrail_';
 const CHUNK_BYTES = 1 << 20;
+const WINDOW_BYTES = 64 << 10;
 
 interface PackEntry { offset: number; end: number; crc: number }
 
@@ -25,13 +26,18 @@ export class WrittenPack {
   }
 
   private fd: number | undefined;
+  // The part of the file read last: the worktree update after a first sync reads objects in about the order
+  // they were written, so one read serves a hundred or more (compressed, they are a few hundred bytes each)
+  // instead of one read call each; small enough that a random read costs little more than before.
+  private window: Buffer | undefined;
+  private windowStart = 0;
+  private windowEnd = 0;
 
   /** An object's content, or undefined when it is not in this pack. */
   read(oid: string): Buffer | undefined {
     const e = this.entries.get(oid);
     if (!e) return undefined;
-    const raw = Buffer.alloc(e.end - e.offset);
-    readSync(this.fd ??= openSync(this.file, 'r'), raw, 0, raw.length, e.offset);
+    const raw = this.bytes(e.offset, e.end);
     // The type-and-size header: 4 size bits in the first byte, 7 in each next one while the top bit is set.
     let size = raw[0] & 0x0f;
     let at = 0;
@@ -40,9 +46,27 @@ export class WrittenPack {
     return inflateSync(raw.subarray(at + 1), { chunkSize: Math.max(64, size + 64) });
   }
 
+  private bytes(start: number, end: number): Buffer {
+    const fd = this.fd ??= openSync(this.file, 'r');
+    if (end - start > WINDOW_BYTES) {
+      const raw = Buffer.alloc(end - start);
+      readSync(fd, raw, 0, raw.length, start);
+      return raw;
+    }
+    const window = this.window ??= Buffer.allocUnsafe(WINDOW_BYTES);
+    if (start < this.windowStart || end > this.windowEnd) {
+      this.windowStart = start;
+      this.windowEnd = start + readSync(fd, window, 0, WINDOW_BYTES, start);
+      if (end > this.windowEnd) throw new Error(`pack ${this.file} ends before byte ${end}`);
+    }
+    return window.subarray(start - this.windowStart, end - this.windowStart);
+  }
+
   close(): void {
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
+    this.window = undefined;
+    this.windowStart = this.windowEnd = 0;
   }
 }
 
