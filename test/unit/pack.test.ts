@@ -29,7 +29,7 @@ describe('pack files', () => {
     let pack: WrittenPack | undefined;
     const batch = new ObjectBatch(gitdir, new ObjectWriter(gitdir), (p) => { pack = p; });
     // Small YAML-like objects (many per read window), ones larger than the window, and one over 1 MiB.
-    const contents = Array.from({ length: 400 }, (_, i) => Buffer.from(`kind: ConfigMap\nname: c-${i}\n${'data: x\n'.repeat(i % 50)}`));
+    const contents: Buffer[] = Array.from({ length: 400 }, (_, i) => Buffer.from(`kind: ConfigMap\nname: c-${i}\n${'data: x\n'.repeat(i % 50)}`));
     contents.push(noise(70_000, 1), noise(200_000, 2), noise(1_500_000, 3), Buffer.alloc(0));
     const oids = contents.map((c) => batch.write('blob', c));
     batch.finish();
