@@ -2,6 +2,7 @@
 import type { Config } from '../config/types.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import { lockRepo } from '../store/lock.ts';
+import { packLooseObjects } from '../store/maintenance.ts';
 import { pushWithRetry, syncFromRemote, type PushResult, type RemoteTarget } from '../store/remote.ts';
 import { Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
@@ -48,6 +49,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       config, cluster, repo, now, dryRun: o.dryRun, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env,
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
     }));
+    if (!o.dryRun) packLoose(repo);
     if (!target || o.dryRun) return { results };
     try {
       return { results, push: await pushWithRetry(repo, target) };
@@ -56,6 +58,16 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
     }
   } finally {
     await lock?.release();
+  }
+}
+
+// Housekeeping under the lock, once the commits are made: a repository that outlives its runs (a daemon's, or a
+// persistent volume's) would otherwise keep every small sync's objects as loose files.
+function packLoose(repo: Repo): void {
+  try {
+    if (packLooseObjects(repo.gitdir) > 0) repo.writer.refresh();
+  } catch {
+    // Not the sync's failure: its commits are in place. The next run tries again.
   }
 }
 

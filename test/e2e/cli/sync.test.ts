@@ -2,6 +2,7 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { ObjectWriter } from '../../../src/store/objects.ts';
 import { createCrd, createMany } from '../../helpers/objects.ts';
 import { ensureNamespace } from '../../helpers/rbac.ts';
 import { adminClient, apply, git, kubectl, root, runCli, runtime, tempDir, testenv } from '../../helpers/testenv.ts';
@@ -181,6 +182,24 @@ describe(`kubetrail sync (CLI under ${runtime})`, () => {
     } finally {
       (await import('node:fs')).rmSync(lock);
     }
+  });
+
+  it('a repository kept between runs does not pile up loose objects: a run packs them, as git gc --auto would', async () => {
+    // What thousands of small syncs leave behind, made quickly: loose objects, each in place as a sync writes it.
+    const writer = new ObjectWriter(join(repo, '.git'));
+    const extra = await Promise.all(Array.from({ length: 8000 }, (_, i) => writer.write('blob', Buffer.from(`left by run ${i}\n`))));
+    const loose = () => Number(git(repo, ['count-objects', '-v']).match(/^count: (\d+)/m)![1]);
+    expect(loose()).toBeGreaterThan(8000);
+    const head = git(repo, ['rev-parse', 'HEAD']).trim();
+    kubectl(['-n', ns, 'patch', 'configmap', 'other', '-p', '{"data":{"x":"3"}}']);
+    const res = await sync();
+    expect(res.code).toBe(0);
+    expect(loose()).toBe(0); // the run's own new objects too
+    expect(git(repo, ['fsck', '--strict'])).toMatch(/^(dangling blob [0-9a-f]{40}\n?)*$/); // the 8,000 made above
+    expect(git(repo, ['cat-file', '-t', extra[4321]]).trim()).toBe('blob');
+    expect(git(repo, ['rev-parse', 'HEAD~1']).trim()).toBe(head);
+    expect(git(repo, ['show', `HEAD:${base}/core.v1.ConfigMap/${ns}/other.yaml`])).toContain('x: "3"');
+    expect(git(repo, ['status', '--porcelain'])).toBe('');
   });
 });
 
