@@ -71,6 +71,39 @@ export function encodeCommit(c: { tree: string; parents: string[]; author: Signa
   return Buffer.from(lines.join('\n'));
 }
 
+export interface ParsedCommit {
+  tree: string;
+  parents: string[];
+  author: { name: string; email: string; timestamp: number; timezoneOffset: number };
+  message: string;
+}
+
+/**
+ * Reads a commit as isomorphic-git's readCommit does (the parts kubetrail uses): `tree` first and the `parent`
+ * lines right after it, by position as git reads them; the first `author`; the message with carriage returns
+ * and leading newlines dropped and exactly one newline at the end.
+ */
+export function parseCommit(content: Buffer): ParsedCommit {
+  const text = content.toString('utf8');
+  const headers: string[] = [];
+  for (const line of text.slice(0, text.indexOf('\n\n')).split('\n')) {
+    if (line.startsWith(' ') && headers.length) headers[headers.length - 1] += `\n${line.slice(1)}`; // continued (gpgsig)
+    else headers.push(line);
+  }
+  const key = (h: string) => h.slice(0, h.indexOf(' '));
+  const value = (h: string) => h.slice(h.indexOf(' ') + 1);
+  if (key(headers[0] ?? '') !== 'tree') throw new Error('commit: tree is not the first header');
+  const parents: string[] = [];
+  for (let i = 1; i < headers.length && key(headers[i]) === 'parent'; i++) parents.push(value(headers[i]));
+  const author = headers.find((h) => key(h) === 'author');
+  const [, name, email, timestamp, zone] = value(author ?? '').match(/^(.*) <(.*)> (.*) (.*)$/) ?? [];
+  if (name === undefined) throw new Error('commit: no author');
+  const [, sign, hours, minutes] = zone.match(/(\+|-)(\d\d)(\d\d)/) ?? ['', '+', '0', '0'];
+  const east = (sign === '+' ? 1 : -1) * (Number(hours) * 60 + Number(minutes));
+  const message = text.slice(text.indexOf('\n\n') + 2).replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '') + '\n';
+  return { tree: value(headers[0]), parents, author: { name, email, timestamp: Number(timestamp), timezoneOffset: east === 0 ? 0 : -east }, message };
+}
+
 export class ObjectWriter {
   readonly gitdir: string;
   /** The loose objects of each fan-out directory this writer has looked at: one readdir instead of a stat per object. */

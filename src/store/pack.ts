@@ -6,67 +6,35 @@
 import { createHash } from 'node:crypto';
 import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32, inflateSync } from 'node:zlib';
+import { crc32 } from 'node:zlib';
 import { deflate, objectId, type ObjectType, type ObjectWriter } from './objects.ts';
+import { PackFileReader } from './pack-reader.ts';
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
 const TMP_PREFIX = 'tmp_pack_kubetrail_';
 const CHUNK_BYTES = 1 << 20;
-const WINDOW_BYTES = 64 << 10;
 
 interface PackEntry { offset: number; end: number; crc: number }
 
-/** A pack this process wrote, readable without isomorphic-git (which loads whole packs into memory). */
+/** A pack this process wrote: its entries are known without reading the index (see pack-reader.ts). */
 export class WrittenPack {
   readonly file: string;
   private readonly entries: Map<string, PackEntry>;
+  private readonly reader: PackFileReader;
   constructor(file: string, entries: Map<string, PackEntry>) {
     this.file = file;
     this.entries = entries;
+    this.reader = new PackFileReader(file);
   }
-
-  private fd: number | undefined;
-  // The part of the file read last: the worktree update after a first sync reads objects in about the order
-  // they were written, so one read serves a hundred or more (compressed, they are a few hundred bytes each)
-  // instead of one read call each; small enough that a random read costs little more than before.
-  private window: Buffer | undefined;
-  private windowStart = 0;
-  private windowEnd = 0;
 
   /** An object's content, or undefined when it is not in this pack. */
   read(oid: string): Buffer | undefined {
     const e = this.entries.get(oid);
-    if (!e) return undefined;
-    const raw = this.bytes(e.offset, e.end);
-    // The type-and-size header: 4 size bits in the first byte, 7 in each next one while the top bit is set.
-    let size = raw[0] & 0x0f;
-    let at = 0;
-    for (let shift = 4; raw[at] & 0x80; shift += 7) size += (raw[++at] & 0x7f) * 2 ** shift;
-    // An output buffer of the object's size: node's default 16 KiB per call is churn the GC sees late.
-    return inflateSync(raw.subarray(at + 1), { chunkSize: Math.max(64, size + 64) });
-  }
-
-  private bytes(start: number, end: number): Buffer {
-    const fd = this.fd ??= openSync(this.file, 'r');
-    if (end - start > WINDOW_BYTES) {
-      const raw = Buffer.alloc(end - start);
-      readSync(fd, raw, 0, raw.length, start);
-      return raw;
-    }
-    const window = this.window ??= Buffer.allocUnsafe(WINDOW_BYTES);
-    if (start < this.windowStart || end > this.windowEnd) {
-      this.windowStart = start;
-      this.windowEnd = start + readSync(fd, window, 0, WINDOW_BYTES, start);
-      if (end > this.windowEnd) throw new Error(`pack ${this.file} ends before byte ${end}`);
-    }
-    return window.subarray(start - this.windowStart, end - this.windowStart);
+    return e && this.reader.object(e.offset, e.end);
   }
 
   close(): void {
-    if (this.fd !== undefined) closeSync(this.fd);
-    this.fd = undefined;
-    this.window = undefined;
-    this.windowStart = this.windowEnd = 0;
+    this.reader.close();
   }
 }
 

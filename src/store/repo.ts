@@ -5,8 +5,9 @@ import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
-import { encodeCommit, encodeTree, parseTree, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
+import { encodeCommit, encodeTree, parseCommit, parseTree, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
 import { ObjectBatch, type WrittenPack } from './pack.ts';
+import { IndexedPack } from './pack-reader.ts';
 import { applyToWorktree, changesFromIndex, type WorktreeChange } from './worktree.ts';
 
 import { compareFiles, type FileMap } from './files.ts';
@@ -62,6 +63,8 @@ export class Repo {
   }
 
   async readCommit(oid: string): Promise<CommitInfo> {
+    const own = this.readDirect(oid);
+    if (own) return { oid, ...parseCommit(own) };
     const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.cache });
     return { oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author };
   }
@@ -77,16 +80,33 @@ export class Repo {
   }
 
   private recentPacks: WrittenPack[] = [];
+  /** The repository's packs by index file name (undefined: one isomorphic-git must read, e.g. an index v1). */
+  private packs = new Map<string, IndexedPack | undefined>();
 
   /**
-   * An object's content when we wrote it: loose (inflated with node:zlib) or in a pack this process wrote.
-   * Undefined otherwise (e.g. fetched from a remote), and isomorphic-git reads it.
+   * An object's content, read here: from a pack this process just wrote, any other pack (one object at a time), or
+   * a loose file. Undefined for an object stored as a delta (fetched packs have them) or missing: isomorphic-git
+   * reads those (it loads a whole pack, so only what it must).
    */
-  private readOwn(oid: string): Buffer | undefined {
+  private readDirect(oid: string): Buffer | undefined {
     for (const pack of this.recentPacks) {
       const content = pack.read(oid);
       if (content) return content;
     }
+    return this.readPacked(oid) ?? this.readLoose(oid) ??
+      // Packs come and go (a first sync, a fetch, packed loose objects, git gc): list them again once.
+      (this.listPacks() ? this.readPacked(oid) : undefined);
+  }
+
+  private readPacked(oid: string): Buffer | undefined {
+    for (const pack of this.packs.values()) {
+      const content = pack?.read(oid);
+      if (content) return content;
+    }
+    return undefined;
+  }
+
+  private readLoose(oid: string): Buffer | undefined {
     let raw: Buffer;
     try {
       raw = inflateSync(fs.readFileSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))));
@@ -96,13 +116,32 @@ export class Repo {
     return raw.subarray(raw.indexOf(0) + 1);
   }
 
+  /** Updates the packs known from objects/pack; true when that changed anything. */
+  private listPacks(): boolean {
+    const dir = join(this.gitdir, 'objects', 'pack');
+    const names = new Set(fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.idx')) : []);
+    let changed = false;
+    for (const [name, pack] of this.packs) {
+      if (names.has(name)) continue;
+      pack?.close();
+      this.packs.delete(name);
+      changed = true;
+    }
+    for (const name of names) {
+      if (this.packs.has(name)) continue;
+      this.packs.set(name, IndexedPack.open(join(dir, name)));
+      changed = true;
+    }
+    return changed;
+  }
+
   async readTree(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
-    const loose = this.readOwn(oid);
-    return loose ? parseTree(loose) : (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree;
+    const own = this.readDirect(oid);
+    return own ? parseTree(own) : (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree;
   }
 
   async readBlob(oid: string): Promise<Uint8Array> {
-    return this.readOwn(oid) ?? (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache })).blob;
+    return this.readDirect(oid) ?? (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache })).blob;
   }
 
   /** The id of the tree or blob at `path` inside `treeOid`, if any. */

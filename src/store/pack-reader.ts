@@ -1,0 +1,136 @@
+// Reading pack files an object at a time. isomorphic-git reads a whole pack into memory the first time it needs
+// one object from it, and keeps it for the life of its cache: a daemon answering history queries would end up
+// holding every pack of the repository. Here an object costs one small read and one inflate.
+// Format: https://git-scm.com/docs/gitformat-pack (index version 2).
+import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { inflateSync } from 'node:zlib';
+
+const WINDOW_BYTES = 64 << 10;
+const IDX_SIGNATURE = 0xff744f63;
+
+/** A pack file's bytes, read through a window: objects read in about the order they were written share reads. */
+export class PackFileReader {
+  readonly file: string;
+  private fd: number | undefined;
+  // Small enough that a random read costs little more than the object itself; a few hundred of our compressed
+  // objects (a few hundred bytes each) fit, so a sequential reader makes one read call per window.
+  private window: Buffer | undefined;
+  private windowStart = 0;
+  private windowEnd = 0;
+
+  constructor(file: string) {
+    this.file = file;
+  }
+
+  /**
+   * The content of the object stored at [start, end), or undefined when it is stored as a delta (those need their
+   * base; isomorphic-git resolves them).
+   */
+  object(start: number, end: number): Buffer | undefined {
+    const raw = this.bytes(start, end);
+    const typeCode = (raw[0] >> 4) & 7;
+    if (typeCode < 1 || typeCode > 4) return undefined; // 6, 7: offset and reference deltas
+    // The type-and-size header: 4 size bits in the first byte, 7 in each next one while the top bit is set.
+    let size = raw[0] & 0x0f;
+    let at = 0;
+    for (let shift = 4; raw[at] & 0x80; shift += 7) size += (raw[++at] & 0x7f) * 2 ** shift;
+    // An output buffer of the object's size: node's default 16 KiB per call is churn the GC sees late.
+    return inflateSync(raw.subarray(at + 1), { chunkSize: Math.max(64, size + 64) });
+  }
+
+  private bytes(start: number, end: number): Buffer {
+    const fd = this.fd ??= openSync(this.file, 'r');
+    if (end - start > WINDOW_BYTES) {
+      const raw = Buffer.alloc(end - start);
+      readSync(fd, raw, 0, raw.length, start);
+      return raw;
+    }
+    const window = this.window ??= Buffer.allocUnsafe(WINDOW_BYTES);
+    if (start < this.windowStart || end > this.windowEnd) {
+      this.windowStart = start;
+      this.windowEnd = start + readSync(fd, window, 0, WINDOW_BYTES, start);
+      if (end > this.windowEnd) throw new Error(`pack ${this.file} ends before byte ${end}`);
+    }
+    return window.subarray(start - this.windowStart, end - this.windowStart);
+  }
+
+  close(): void {
+    if (this.fd !== undefined) closeSync(this.fd);
+    this.fd = undefined;
+    this.window = undefined;
+    this.windowStart = this.windowEnd = 0;
+  }
+}
+
+/** A pack on disk, found through its version-2 index: the index is held (~36 bytes an object), the pack is not. */
+export class IndexedPack {
+  private readonly reader: PackFileReader;
+  private readonly idx: Buffer;
+  private readonly count: number;
+  private readonly packSize: number;
+  private sortedOffsets: Float64Array | undefined;
+
+  private constructor(packFile: string, idx: Buffer, packSize: number) {
+    this.reader = new PackFileReader(packFile);
+    this.idx = idx;
+    this.count = idx.readUInt32BE(8 + 255 * 4);
+    this.packSize = packSize;
+  }
+
+  /** The pack of an index file, or undefined when either is missing or the index is not version 2. */
+  static open(idxFile: string): IndexedPack | undefined {
+    const packFile = idxFile.replace(/\.idx$/, '.pack');
+    if (!existsSync(packFile)) return undefined;
+    const idx = readFileSync(idxFile);
+    if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== IDX_SIGNATURE || idx.readUInt32BE(4) !== 2) return undefined;
+    return new IndexedPack(packFile, idx, statSync(packFile).size);
+  }
+
+  /** An object's content; undefined when it is not in this pack or is stored as a delta. */
+  read(oid: string): Buffer | undefined {
+    const i = this.find(Buffer.from(oid, 'hex'));
+    if (i < 0) return undefined;
+    const start = this.offset(i);
+    return this.reader.object(start, this.endOf(start));
+  }
+
+  close(): void {
+    this.reader.close();
+  }
+
+  // Names are sorted; the fan-out table says where those starting with each byte end.
+  private find(oid: Buffer): number {
+    const first = oid[0];
+    let lo = first === 0 ? 0 : this.idx.readUInt32BE(8 + (first - 1) * 4);
+    let hi = this.idx.readUInt32BE(8 + first * 4);
+    const names = 8 + 1024;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      const c = Buffer.compare(this.idx.subarray(names + mid * 20, names + mid * 20 + 20), oid);
+      if (c === 0) return mid;
+      if (c < 0) lo = mid + 1;
+      else hi = mid;
+    }
+    return -1;
+  }
+
+  private offset(i: number): number {
+    const offsets = 8 + 1024 + this.count * 24; // after the names (20 bytes each) and CRCs (4 each)
+    const o = this.idx.readUInt32BE(offsets + i * 4);
+    if (!(o & 0x80000000)) return o;
+    return Number(this.idx.readBigUInt64BE(offsets + this.count * 4 + (o & 0x7fffffff) * 8)); // packs over 2 GiB
+  }
+
+  // An object ends where the next one starts (in file order), the last one at the pack's 20-byte checksum.
+  private endOf(start: number): number {
+    const sorted = this.sortedOffsets ??= Float64Array.from({ length: this.count }, (_, i) => this.offset(i)).sort();
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid] <= start) lo = mid + 1;
+      else hi = mid;
+    }
+    return lo < sorted.length ? sorted[lo] : this.packSize - 20;
+  }
+}
