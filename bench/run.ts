@@ -71,7 +71,7 @@ async function loadCustomResources(client: KubeClient, n: number): Promise<void>
 // Node runs kubetrail with these flags and this environment wherever it is started (./kubetrail, the Dockerfile,
 // the npm bin's shebang).
 const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
-const SHIPPED_ENV = { MALLOC_TRIM_THRESHOLD_: '131072' };
+const SHIPPED_ENV = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' };
 // The API server's and etcd's CPU while a child ran (its start-up included: the server idles through it).
 const serverCpu = () => processCpuMs(['kube-apiserver', 'etcd'].map((name) => join(work, `env/${name}.pid`)));
 const child = (script: string, args: string[] = []) => {
@@ -297,6 +297,9 @@ const NOTES = `## Where the time and memory go
   each, 2026-11-29) at no measurable cost in time, since each object is compressed with a window of its own
   size. With zlib's default window (~260 KiB of allocations per object) glibc gave that memory back and
   faulted it in again for every object: 111k page faults instead of 48k, a first sync ~20% slower.
+  The shipped \`MALLOC_ARENA_MAX=2\` keeps glibc from giving every thread that allocates (V8's GC helpers, libuv's
+  pool) an arena of its own that keeps what it freed: bare first syncs at 51k objects peaked at 174-182 MB with
+  it and 186-205 MB without (5 runs each, interleaved, 2026-11-29), in the same time.
   Resolving credentials in a helper process kept client-node out of the sync process, but the process tree
   (what a container's memory limit counts) peaked higher while the helper ran, so it stays in-process.
 - Compressing and hashing on a worker thread would move ${ms(w.deflateMs + w.hashMs)} off the main thread, but a worker is
@@ -304,4 +307,4 @@ const NOTES = `## Where the time and memory go
   the 200 MB budget at 51k objects has no room for it.
 `;
 writeFileSync(join(root, `bench/results/${day}.json`), JSON.stringify(results, null, 2) + '\n');
-writeFileSync(join(root, 'bench/README.md'), `# Benchmarks\n\n\`npm run bench\` (options: \`-- --objects 10000 --runs 3 --scale 50000\`) loads the project's own kube-apiserver with ConfigMaps of 1-4 KiB in 20 namespaces plus 1,000 custom resources, and measures, each in a fresh process, ${RUNS} runs:\n\n- the floor: a paginated raw LIST of every type a sync reads (request + JSON parse, same HTTP client), largest types first (as a sync orders them); it also runs right before every kubetrail run, and each row's ratio uses those floors; the same lists as metadata only (what syncs after the first read) for reference;\n- \`kubetrail sync\`: first run (also into a bare repository, the shipped in-cluster setting), no-change rerun, 10 objects changed, 1% deleted, and native \`git checkout\` of the synced tree for reference (time measured inside the process, without Node start-up; Node runs with the shipped \`--max-semi-space-size=8 --heap-growing-percent=50\` and \`MALLOC_TRIM_THRESHOLD_=131072\`);\n- the shell pipeline: \`kubectl get <type> -A -o yaml\` per type (4 at a time) split with awk into the same layout, then \`git add -A && git commit\`;\n- HTTP API latency with autocannon on a repository with a long history.\n\nLatest run (${results.date}, ${results.machine}, Node ${results.node}), full figures in \`bench/results/${day}.json\`:\n\n${table}\n${NOTES}`);
+writeFileSync(join(root, 'bench/README.md'), `# Benchmarks\n\n\`npm run bench\` (options: \`-- --objects 10000 --runs 3 --scale 50000\`) loads the project's own kube-apiserver with ConfigMaps of 1-4 KiB in 20 namespaces plus 1,000 custom resources, and measures, each in a fresh process, ${RUNS} runs:\n\n- the floor: a paginated raw LIST of every type a sync reads (request + JSON parse, same HTTP client), largest types first (as a sync orders them); it also runs right before every kubetrail run, and each row's ratio uses those floors; the same lists as metadata only (what syncs after the first read) for reference;\n- \`kubetrail sync\`: first run (also into a bare repository, the shipped in-cluster setting), no-change rerun, 10 objects changed, 1% deleted, and native \`git checkout\` of the synced tree for reference (time measured inside the process, without Node start-up; Node runs with the shipped \`--max-semi-space-size=8 --heap-growing-percent=50\`, \`MALLOC_TRIM_THRESHOLD_=131072\` and \`MALLOC_ARENA_MAX=2\`);\n- the shell pipeline: \`kubectl get <type> -A -o yaml\` per type (4 at a time) split with awk into the same layout, then \`git add -A && git commit\`;\n- HTTP API latency with autocannon on a repository with a long history.\n\nLatest run (${results.date}, ${results.machine}, Node ${results.node}), full figures in \`bench/results/${day}.json\`:\n\n${table}\n${NOTES}`);
