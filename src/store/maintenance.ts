@@ -1,16 +1,15 @@
 // Loose objects into one pack, as `git gc --auto` does. Each sync that changes little leaves a few dozen loose
 // files (blobs, trees, a commit); a daemon syncing every few minutes piles up thousands a day, and in a container
 // without git nothing else packs them.
-import { existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
-import { objectId, type ObjectType } from './objects.ts';
+import { objectId, readLooseObject, type ObjectType } from './objects.ts';
 import { PackWriter } from './pack.ts';
 
 /** Git's default for gc.auto: pack once there are about this many loose objects. */
 export const LOOSE_OBJECTS_LIMIT = 6700;
 
-const PACKABLE = new Set<string>(['blob', 'tree', 'commit']);
+const isPackable = (type: string): type is ObjectType => type === 'blob' || type === 'tree' || type === 'commit';
 const isObjectFile = (name: string) => /^[0-9a-f]{38}$/.test(name); // not a temp file of a write in progress
 
 /** About how many loose objects there are, estimated as git does: those in objects/17, times 256. */
@@ -34,8 +33,8 @@ export function packLooseObjects(gitdir: string, limit = LOOSE_OBJECTS_LIMIT): n
     for (const fanout of readdirSync(objects).filter((d) => /^[0-9a-f]{2}$/.test(d))) {
       for (const name of readdirSync(join(objects, fanout)).filter(isObjectFile)) {
         const file = join(objects, fanout, name);
-        const object = readLoose(file, fanout + name);
-        if (!object) continue;
+        const object = readLooseObject(file);
+        if (!object || !isPackable(object.type) || objectId(object.type, object.content) !== fanout + name) continue;
         pack.add(object.type, object.content, fanout + name);
         packed.push(file);
       }
@@ -47,18 +46,4 @@ export function packLooseObjects(gitdir: string, limit = LOOSE_OBJECTS_LIMIT): n
   }
   for (const file of packed) rmSync(file, { force: true });
   return packed.length;
-}
-
-function readLoose(file: string, oid: string): { type: ObjectType; content: Buffer } | undefined {
-  let raw: Buffer;
-  try {
-    raw = inflateSync(readFileSync(file));
-  } catch {
-    return undefined; // unreadable: not ours to judge or remove
-  }
-  const nul = raw.indexOf(0);
-  const [type, size] = raw.toString('latin1', 0, nul).split(' ');
-  const content = raw.subarray(nul + 1);
-  if (!PACKABLE.has(type) || Number(size) !== content.length) return undefined;
-  return objectId(type as ObjectType, content) === oid ? { type: type as ObjectType, content } : undefined;
 }

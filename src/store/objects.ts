@@ -2,8 +2,8 @@
 // isomorphic-git writes loose objects in place and never overwrites one, so a kill mid-write would leave a
 // corrupt object forever; here every object goes to a temp file first and is renamed into place.
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
-import { deflateSync } from 'node:zlib';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { deflateSync, inflateSync } from 'node:zlib';
 
 export type ObjectType = 'blob' | 'tree' | 'commit';
 
@@ -71,6 +71,20 @@ export function encodeCommit(c: { tree: string; parents: string[]; author: Signa
   return Buffer.from(lines.join('\n'));
 }
 
+/** A loose object file's type and content; undefined when it is missing, unreadable or its size is wrong. */
+export function readLooseObject(file: string): { type: string; content: Buffer } | undefined {
+  let raw: Buffer;
+  try {
+    raw = inflateSync(readFileSync(file));
+  } catch {
+    return undefined;
+  }
+  const nul = raw.indexOf(0);
+  const [type, size] = raw.toString('latin1', 0, Math.max(nul, 0)).split(' ');
+  const content = raw.subarray(nul + 1);
+  return nul > 0 && Number(size) === content.length ? { type, content } : undefined;
+}
+
 export interface ParsedCommit {
   tree: string;
   parents: string[];
@@ -85,8 +99,9 @@ export interface ParsedCommit {
  */
 export function parseCommit(content: Buffer): ParsedCommit {
   const text = content.toString('utf8');
+  const blank = text.indexOf('\n\n');
   const headers: string[] = [];
-  for (const line of text.slice(0, text.indexOf('\n\n')).split('\n')) {
+  for (const line of text.slice(0, blank).split('\n')) {
     if (line.startsWith(' ') && headers.length) headers[headers.length - 1] += `\n${line.slice(1)}`; // continued (gpgsig)
     else headers.push(line);
   }
@@ -100,7 +115,7 @@ export function parseCommit(content: Buffer): ParsedCommit {
   if (name === undefined) throw new Error('commit: no author');
   const [, sign, hours, minutes] = zone.match(/(\+|-)(\d\d)(\d\d)/) ?? ['', '+', '0', '0'];
   const east = (sign === '+' ? 1 : -1) * (Number(hours) * 60 + Number(minutes));
-  const message = text.slice(text.indexOf('\n\n') + 2).replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '') + '\n';
+  const message = text.slice(blank + 2).replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '') + '\n';
   return { tree: value(headers[0]), parents, author: { name, email, timestamp: Number(timestamp), timezoneOffset: east === 0 ? 0 : -east }, message };
 }
 

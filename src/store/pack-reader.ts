@@ -86,9 +86,9 @@ export class IndexedPack {
     return new IndexedPack(packFile, idx, statSync(packFile).size);
   }
 
-  /** An object's content; undefined when it is not in this pack or is stored as a delta. */
-  read(oid: string): Buffer | undefined {
-    const i = this.find(Buffer.from(oid, 'hex'));
+  /** An object's content by its 20-byte id; undefined when it is not in this pack or is stored as a delta. */
+  read(id: Buffer): Buffer | undefined {
+    const i = this.find(id);
     if (i < 0) return undefined;
     const start = this.offset(i);
     return this.reader.object(start, this.endOf(start));

@@ -3,9 +3,8 @@
 import fs from 'node:fs';
 import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { inflateSync } from 'node:zlib';
 import git from 'isomorphic-git';
-import { encodeCommit, encodeTree, parseCommit, parseTree, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
+import { encodeCommit, encodeTree, parseCommit, parseTree, readLooseObject, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
 import { ObjectBatch, type WrittenPack } from './pack.ts';
 import { IndexedPack } from './pack-reader.ts';
 import { applyToWorktree, changesFromIndex, type WorktreeChange } from './worktree.ts';
@@ -99,21 +98,16 @@ export class Repo {
   }
 
   private readPacked(oid: string): Buffer | undefined {
+    const id = Buffer.from(oid, 'hex');
     for (const pack of this.packs.values()) {
-      const content = pack?.read(oid);
+      const content = pack?.read(id);
       if (content) return content;
     }
     return undefined;
   }
 
   private readLoose(oid: string): Buffer | undefined {
-    let raw: Buffer;
-    try {
-      raw = inflateSync(fs.readFileSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))));
-    } catch {
-      return undefined;
-    }
-    return raw.subarray(raw.indexOf(0) + 1);
+    return readLooseObject(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))?.content;
   }
 
   /** Updates the packs known from objects/pack; true when that changed anything. */
