@@ -3,7 +3,14 @@ import { defineConfig } from 'vitest/config';
 export default defineConfig({
   test: {
     projects: [
-      { test: { name: 'unit', include: ['test/unit/**/*.test.ts'] } },
+      {
+        test: {
+          name: 'unit',
+          include: ['test/unit/**/*.test.ts'],
+          // Some unit tests are CPU-bound (thousands of random documents): a budget for a loaded 2-core machine.
+          testTimeout: 60_000,
+        },
+      },
       {
         test: {
           name: 'e2e',

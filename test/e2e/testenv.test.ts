@@ -22,6 +22,16 @@ export const crd = (group: string, kind: string, plural: string) => ({
 describe('test Kubernetes API server', () => {
   const client = adminClient();
 
+  it('reports the Kubernetes version it was built from, as discovery and kubectl see it', async () => {
+    const gomod = fs.readFileSync(join(new URL('../env/go/apiserver/go.mod', import.meta.url).pathname), 'utf8');
+    const built = gomod.match(/^require k8s\.io\/kubernetes (v\S+)$/m)![1];
+    const version = await client.getJSON<{ gitVersion: string; major: string; minor: string }>('/version');
+    expect(version.gitVersion).toBe(built);
+    expect(`v${version.major}.${version.minor}`).toBe(built.split('.').slice(0, 2).join('.'));
+    const kubectlVersion = JSON.parse(execFileSync('kubectl', ['--kubeconfig', testenv().KUBECONFIG, 'version', '-o', 'json'], { encoding: 'utf8' }));
+    expect(kubectlVersion.serverVersion.gitVersion).toBe(built);
+  });
+
   it('creates and lists a Namespace, a ConfigMap and a custom resource through raw HTTP', async () => {
     await client.sendJSON('POST', '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: 'env-check' } });
     await client.sendJSON('POST', '/api/v1/namespaces/env-check/configmaps', {
