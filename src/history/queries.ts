@@ -1,6 +1,6 @@
 // Questions users ask of the history, answered from git: current objects, one object, its versions, changes, diffs.
 import { parse } from 'yaml';
-import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, parseObjectPath } from '../snapshot/path.ts';
+import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, namespaceDirFor, parseObjectPath } from '../snapshot/path.ts';
 import { diffObjects, type ObjectDiff } from './diff.ts';
 import { Lru } from './lru.ts';
 import { RequestError } from '../errors.ts';
@@ -19,7 +19,7 @@ export interface CommitChanges { commit: string; time: string; subject: string; 
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 const subjectOf = (message: string) => message.split('\n')[0];
-const nsDir = (namespace?: string) => namespace || CLUSTER_SCOPED_DIR;
+const nsDir = namespaceDirFor;
 
 export function objectFilePath(ref: ObjectRef): string {
   return `${clusterPrefix(ref.clusterId)}/${ref.type}/${nsDir(ref.namespace)}/${fileNameFor(ref.name)}`;
