@@ -8,11 +8,35 @@ import type { Access } from './access.ts';
 export class KubeError extends Error {
   readonly status?: number;
   readonly retryable: boolean;
-  constructor(message: string, opts: { status?: number; retryable?: boolean } = {}) {
+  /** The response was larger than the client's limit (a smaller page may fit). */
+  readonly tooLarge: boolean;
+  constructor(message: string, opts: { status?: number; retryable?: boolean; tooLarge?: boolean } = {}) {
     super(message);
     this.name = 'KubeError';
     this.status = opts.status;
     this.retryable = opts.retryable ?? false;
+    this.tooLarge = opts.tooLarge ?? false;
+  }
+}
+
+/**
+ * Bytes of one response a client reads at most (a list page is read whole before it is parsed): 16 MiB, a page
+ * of 500 objects of 32 KiB each, or `$KUBETRAIL_MAX_RESPONSE_MIB`. A list page over it is asked for again with
+ * fewer objects (list.ts), so only one object over the limit, or a server that ignores `limit`, fails a type.
+ */
+export function maxResponseBytes(env: Record<string, string | undefined> = process.env): number {
+  const mib = Number(env.KUBETRAIL_MAX_RESPONSE_MIB);
+  return (Number.isFinite(mib) && mib > 0 ? mib : 16) * 1024 * 1024;
+}
+
+const mibText = (bytes: number) => `${+(bytes / 1024 / 1024).toFixed(2)} MiB`;
+
+/** The body as JSON; a body that is not JSON becomes an error naming the request, not a bare SyntaxError. */
+export function parseJSON<T>(body: Buffer, method: string, path: string): T {
+  try {
+    return JSON.parse(body.toString('utf8')) as T;
+  } catch (e) {
+    throw new KubeError(`invalid JSON in the answer to ${method} ${path}: ${(e as Error).message.slice(0, 200)}`);
   }
 }
 
@@ -59,9 +83,10 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 /** Requests an agent is serving or has queued (its idle keep-alive sockets are elsewhere). */
 const inFlight = (agent: https.Agent) => Object.keys(agent.sockets ?? {}).length + Object.keys(agent.requests ?? {}).length;
 
-export function createKubeClient(clusterId: string, access: Access, opts: { timeoutMs?: number } = {}): KubeClient {
+export function createKubeClient(clusterId: string, access: Access, opts: { timeoutMs?: number; maxResponseBytes?: number } = {}): KubeClient {
   const server = access.server.replace(/\/+$/, '');
   const defaultTimeout = opts.timeoutMs ?? 30_000;
+  const maxBytes = opts.maxResponseBytes ?? maxResponseBytes();
 
   // One keep-alive agent per TLS identity: a TLS handshake per connection, not per page of a list. client-node
   // keeps one agent per cluster and user with the certificate it first saw; the request options carry this
@@ -104,7 +129,19 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
     return await new Promise<KubeResponse>((resolve, reject) => {
       const req = transport.request(url, options, (res) => {
         const chunks: Buffer[] = [];
-        res.on('data', (c: Buffer) => chunks.push(c));
+        let bytes = 0;
+        const tooLarge = () => {
+          const e = new KubeError(
+            `response over ${mibText(maxBytes)}: ${options.method} ${path} (set KUBETRAIL_MAX_RESPONSE_MIB to allow more)`, { tooLarge: true });
+          reject(e);
+          req.destroy(e); // the rest is never read
+        };
+        if (Number(res.headers['content-length']) > maxBytes) return tooLarge();
+        res.on('data', (c: Buffer) => {
+          bytes += c.length;
+          if (bytes > maxBytes) tooLarge();
+          else chunks.push(c);
+        });
         res.on('end', () => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: Buffer.concat(chunks) }));
         res.on('error', (e) => reject(networkError(server, e)));
       });
@@ -121,7 +158,7 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
     for (let attempt = 0; ; attempt++) {
       try {
         const res = await request(path, { accept: o.accept });
-        if (res.status >= 200 && res.status < 300) return JSON.parse(res.body.toString('utf8')) as T;
+        if (res.status >= 200 && res.status < 300) return parseJSON<T>(res.body, 'GET', path);
         throw statusError(server, 'GET', path, res);
       } catch (e) {
         if (!(e instanceof KubeError) || !e.retryable || attempt >= retries) throw e;
@@ -133,7 +170,7 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
   async function sendJSON<T>(method: string, path: string, body?: unknown): Promise<T> {
     const res = await request(path, { method, body });
     if (res.status < 200 || res.status >= 300) throw statusError(server, method, path, res);
-    return JSON.parse(res.body.toString('utf8')) as T;
+    return parseJSON<T>(res.body, method, path);
   }
 
   return { clusterId, server, request, getJSON, sendJSON };

@@ -2,6 +2,7 @@
 // to legacy per-group discovery. Per group, the preferred version only. A group that cannot be discovered
 // (an aggregated API whose service is down) is reported as failed, never silently dropped.
 import type { KubeClient } from './client.ts';
+import { listAllPages } from './list.ts';
 import { formatTypeName } from './type-pattern.ts';
 
 export interface ResourceType {
@@ -13,6 +14,12 @@ export interface ResourceType {
   namespaced: boolean;
   /** URL path of the list endpoint for all namespaces. */
   listPath: string;
+  /**
+   * Why this type cannot be read: discovery reported a group, version, Kind or resource that cannot be a
+   * directory or URL segment (an aggregated API may report any string). Such a type is kept so that its
+   * reading fails with this reason (a failed type) instead of disappearing; `name` is then a safe display.
+   */
+  invalid?: string;
 }
 
 export interface FailedGroup { group: string; version?: string; reason: string }
@@ -34,11 +41,37 @@ export function groupVersionPath(group: string, version: string): string {
   return group === '' ? `/api/${version}` : `/apis/${group}/${version}`;
 }
 
+const DNS_LABEL = '[a-z0-9]([-a-z0-9]*[a-z0-9])?';
+const VALID_PART: Record<'group' | 'version' | 'kind' | 'resource', RegExp> = {
+  group: new RegExp(`^(${DNS_LABEL}(\\.${DNS_LABEL})*)?$`), // DNS subdomain; '' is the core group
+  version: new RegExp(`^${DNS_LABEL}$`),
+  kind: /^[A-Za-z][-A-Za-z0-9_]*$/,
+  resource: /^[A-Za-z0-9]([-A-Za-z0-9._]*[A-Za-z0-9])?$/,
+};
+const MAX_TYPE_NAME = 255; // one directory name
+
+/** Pure: why discovered strings cannot name a type's directory and list URL, or undefined when they can. */
+export function invalidTypeReason(t: { group: string; version: string; kind: string; resource: string }): string | undefined {
+  for (const part of ['group', 'version', 'kind', 'resource'] as const) {
+    if (typeof t[part] !== 'string' || !VALID_PART[part].test(t[part])) {
+      return `discovery reported an unusable ${part} ${JSON.stringify(t[part])}: the type is not read`;
+    }
+  }
+  if (Buffer.byteLength(formatTypeName(t)) > MAX_TYPE_NAME) return `type name longer than ${MAX_TYPE_NAME} bytes: the type is not read`;
+  return undefined;
+}
+
+/** A one-line, path-free stand-in for a part that is unusable. */
+const display = (s: string, part: keyof typeof VALID_PART) =>
+  VALID_PART[part].test(s) ? s : encodeURIComponent(String(s)).replaceAll('.', '%2E');
+
 function makeType(group: string, version: string, kind: string, resource: string, namespaced: boolean): ResourceType {
+  const invalid = invalidTypeReason({ group, version, kind, resource });
   return {
-    name: formatTypeName({ group, version, kind }),
+    name: invalid ? `${display(group, 'group') || 'core'}.${display(version, 'version')}.${display(kind, 'kind')}` : formatTypeName({ group, version, kind }),
     group, version, kind, resource, namespaced,
-    listPath: `${groupVersionPath(group, version)}/${resource}`,
+    listPath: invalid ? '' : `${groupVersionPath(group, version)}/${resource}`,
+    ...(invalid ? { invalid } : {}),
   };
 }
 
@@ -129,16 +162,29 @@ export async function discoverTypes(client: KubeClient): Promise<Discovery> {
   return discovery;
 }
 
-interface CrdList { items: { spec: { group: string; names: { plural: string } } }[] }
-
 const crdCache = new Map<string, { at: number; types: Set<string> }>();
 
-/** `group/plural` of every CRD-defined type, cached per cluster for `ttlSeconds` (CRDs change rarely). */
+/** Pure: `group/plural` from a CRD's name, which the API server requires to be `<plural>.<group>`. */
+export const crdTypeKey = (crdName: string) => `${crdName.slice(crdName.indexOf('.') + 1)}/${crdName.slice(0, crdName.indexOf('.'))}`;
+
+/**
+ * `group/plural` of every CRD-defined type, cached per cluster for `ttlSeconds` (CRDs change rarely). Read as
+ * paginated metadata (PartialObjectMetadataList): a CRD's name is `<plural>.<group>`, and the specs (hundreds
+ * of large schemas on a Crossplane-sized cluster) are never transferred.
+ */
 export async function crdDefinedTypes(client: KubeClient, ttlSeconds: number, now = Date.now()): Promise<Set<string>> {
   const cached = crdCache.get(client.clusterId);
   if (cached && now - cached.at < ttlSeconds * 1000) return cached.types;
-  const list = await client.getJSON<CrdList>('/apis/apiextensions.k8s.io/v1/customresourcedefinitions');
-  const types = new Set(list.items.map((c) => `${c.spec.group}/${c.spec.names.plural}`));
+  const types = new Set<string>();
+  const crds: ResourceType = {
+    name: 'apiextensions.k8s.io.v1.CustomResourceDefinition', group: 'apiextensions.k8s.io', version: 'v1',
+    kind: 'CustomResourceDefinition', resource: 'customresourcedefinitions', namespaced: false,
+    listPath: '/apis/apiextensions.k8s.io/v1/customresourcedefinitions',
+  };
+  for await (const page of listAllPages(client, crds, { pageSize: 500, metadataOnly: true })) {
+    if (page.restarted) types.clear();
+    for (const crd of page.items) if (typeof crd.metadata?.name === 'string') types.add(crdTypeKey(crd.metadata.name));
+  }
   crdCache.set(client.clusterId, { at: now, types });
   return types;
 }

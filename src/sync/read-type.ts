@@ -30,11 +30,14 @@ export async function readType(
   source: TypeSource, type: ResourceType, blobOf: (obj: KubeObject) => string, onRecord: boolean,
 ): Promise<[path: string, oid: string][]> {
   const { client, settings, cache, before } = source;
+  if (type.invalid) throw new Error(type.invalid);
   const files: [path: string, oid: string][] = [];
   const stale: NonNullable<KubeObject['metadata']>[] = []; // listed as metadata only, changed since recorded
   const record = (obj: KubeObject, metadataOnly: boolean) => {
     const meta = obj.metadata ?? {};
-    if (!meta.name || !namespaceAllowed(meta.namespace, settings)) return;
+    if (typeof meta.name !== 'string' || !meta.name) return; // an item without a name cannot have a file
+    if (meta.namespace !== undefined && typeof meta.namespace !== 'string') throw new Error(`${type.name}: object "${meta.name}" has a namespace that is not a string`);
+    if (!namespaceAllowed(meta.namespace, settings)) return;
     if (settings.defaultIgnores.ownedObjects && isControlled(obj)) return;
     const path = pathInCluster(type.name, meta.namespace, meta.name);
     const key = RenderCache.key(type.name, meta.uid, meta.resourceVersion);
@@ -47,8 +50,11 @@ export async function readType(
     files.push([path, oid]);
   };
   const list = async (metadataOnly: boolean) => {
+    let scope = -1;
+    let mark = { files: 0, stale: 0 }; // where the current scope (namespace) began
     for await (const page of listAllPages(client, type, { pageSize: settings.pageSize, namespaces: settings.namespaces, metadataOnly })) {
-      if (page.restarted) files.length = stale.length = 0;
+      if (page.scope !== scope) [scope, mark] = [page.scope, { files: files.length, stale: stale.length }];
+      if (page.restarted) [files.length, stale.length] = [mark.files, mark.stale];
       for (const obj of page.items) record(obj, page.metadataOnly);
     }
   };
