@@ -28,10 +28,12 @@ export function diffObjects(from: unknown, to: unknown): ObjectDiff {
 function walk(a: unknown, b: unknown, path: string, diff: ObjectDiff): void {
   if (isMap(a) && isMap(b)) {
     for (const key of Object.keys(a)) {
-      if (!(key in b)) diff.removed.push({ path: keyPath(path, key), value: a[key] });
+      if (!Object.hasOwn(b, key)) diff.removed.push({ path: keyPath(path, key), value: a[key] });
       else walk(a[key], b[key], keyPath(path, key), diff);
     }
-    for (const key of Object.keys(b)) if (!(key in a)) diff.added.push({ path: keyPath(path, key), value: b[key] });
+    // Own keys only: `key in b` also sees `constructor`, `toString`, … of Object.prototype, so a data key of
+    // that name was never reported as added or removed.
+    for (const key of Object.keys(b)) if (!Object.hasOwn(a, key)) diff.added.push({ path: keyPath(path, key), value: b[key] });
     return;
   }
   if (Array.isArray(a) && Array.isArray(b)) {

@@ -45,4 +45,17 @@ describe('diffObjects', () => {
     expect(diffObjects({ a: 1 }, undefined)).toEqual({ added: [], removed: [{ path: 'a', value: 1 }], updated: [] });
     expect(diffObjects({ a: 1 }, { a: { b: 1 } }).updated).toEqual([{ path: 'a', from: 1, to: { b: 1 } }]);
   });
+
+  it('sees data keys named like Object.prototype members (constructor, toString, __proto__, hasOwnProperty)', () => {
+    const keys = ['constructor', 'toString', '__proto__', 'hasOwnProperty', 'valueOf', 'isPrototypeOf'];
+    const withKeys = JSON.parse(`{"data": {${keys.map((k) => `"${k}": "v-${k}"`).join(', ')}}}`); // JSON.parse keeps __proto__ as a key
+    const diff = diffObjects({ data: {} }, withKeys);
+    expect(diff.added.map((a) => a.path).sort()).toEqual(keys.map((k) => `data.${k}`).sort());
+    expect(diff.added.find((a) => a.path === 'data.__proto__')?.value).toBe('v-__proto__');
+    expect(diffObjects(withKeys, { data: {} }).removed.map((r) => r.path).sort()).toEqual(keys.map((k) => `data.${k}`).sort());
+    expect(diffObjects(undefined, JSON.parse('{"constructor": {"a": 1}}')).added).toEqual([{ path: 'constructor', value: { a: 1 } }]);
+    const changed = JSON.parse('{"data": {"constructor": "b", "__proto__": "y"}}');
+    expect(diffObjects(JSON.parse('{"data": {"constructor": "a", "__proto__": "x"}}'), changed).updated).toEqual([
+      { path: 'data.constructor', from: 'a', to: 'b' }, { path: 'data.__proto__', from: 'x', to: 'y' }]);
+  });
 });
