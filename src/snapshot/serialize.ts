@@ -7,7 +7,18 @@
 // the output never depends on which path rendered it (checked byte for byte in test/unit/serialize.test.ts).
 import { Document, parse, stringify } from 'yaml';
 
-const OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false, version: '1.2' } as const;
+// Written as YAML 1.2, read by YAML 1.1 parsers too: kubectl (sigs.k8s.io/yaml → go-yaml v2), PyYAML, Ruby
+// read a plain `on`, `yes`, `y`, `No`, `~`, `0777`, `1_000`, `12:30`, `2001-12-14` or `<<` as a boolean, null,
+// number, timestamp or merge key, so `kubectl apply -f` of a snapshot would change the data. Every plain scalar
+// that the 1.1 schema (plus these words in any case, and `=`) reads as non-string is quoted, by the library
+// (its `compat` option) and by the fast path alike.
+const YAML11_WORDS = {
+  tag: 'tag:kubetrail,2026:yaml-1.1-word', default: true, resolve: (s: string) => s,
+  test: /^(?:y|yes|n|no|true|false|on|off|null|~|=|<<)$/i,
+};
+const YAML11_COMPAT = [...new Document(null, { version: '1.1' }).schema.tags, YAML11_WORDS];
+
+const OPTIONS = { lineWidth: 0, aliasDuplicateObjects: false, version: '1.2', compat: YAML11_COMPAT } as const;
 
 /** The reference rendering; also the fallback for what the fast path does not cover. */
 export function toYamlWithLibrary(obj: unknown): string {
@@ -46,9 +57,11 @@ const CONTROL = /[\x00-\x08\x0b-\x1f\x7f-\x9f]/;
 const unusualText = (s: string) => CONTROL.test(s) || !s.isWellFormed();
 const NOT_PLAIN = /^[\n\t ,[\]{}#&*!|>'"%@`]|^[?-]$|^[?-][ \t]|[\n:][ \t]|[ \t]\n|[\n\t ]#|[\n\t :]$/;
 const DOCUMENT_MARKER = /^(%|---|\.\.\.)/m;
-const NON_STRING_TAGS = new Document(null, { version: '1.2' }).schema.tags
+const NON_STRING_TAGS = [...new Document(null, { version: '1.2' }).schema.tags, ...YAML11_COMPAT]
   .flatMap((t) => t.default && t.tag !== 'tag:yaml.org,2002:str' && t.test ? [t.test] : []);
-const readsAsNonString = (s: string) => NON_STRING_TAGS.some((re) => re.test(s));
+// Every non-string scalar of both schemas starts with one of these (or is empty): most strings skip the tests.
+const MAY_BE_NON_STRING = /^(?:$|[-+.0-9~=<nNyYoOtTfF])/;
+const readsAsNonString = (s: string) => MAY_BE_NON_STRING.test(s) && NON_STRING_TAGS.some((re) => re.test(s));
 
 const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const isEmpty = (v: object) => (Array.isArray(v) ? v.length : Object.keys(v).length) === 0;
