@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Starts a real etcd + kube-apiserver on free loopback ports for tests (and for people).
 #   bash test/env/up.sh DIR    → DIR/kubeconfig (admin, context "testenv"), DIR/env (KEY=value lines)
-# Exits 0 only when the API answers /readyz. Builds the binaries first when the cache is empty.
+# Exits 0 only when the API answers /readyz. Builds the binaries first when the cache is empty. The aggregator
+# proxies to API servers of the tests (test/env/aggregated-api.ts) with a front-proxy client certificate, and
+# with --enable-aggregator-routing resolves a Service to the Endpoints the test writes (no controller-manager).
 set -euo pipefail
 dir=${1:?usage: up.sh DIR}
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,6 +30,15 @@ if [ ! -f "$pki/ca.crt" ]; then
   openssl genrsa -out "$pki/sa.key" 2048 2>/dev/null
   openssl rsa -in "$pki/sa.key" -pubout -out "$pki/sa.pub" 2>/dev/null
 fi
+if [ ! -f "$pki/front-proxy-ca.crt" ]; then # the aggregator's identity towards aggregated API servers
+  openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj "/CN=kubetrail-testenv-front-proxy-ca" \
+    -keyout "$pki/front-proxy-ca.key" -out "$pki/front-proxy-ca.crt" 2>/dev/null
+  openssl req -newkey rsa:2048 -nodes -subj "/CN=front-proxy-client" \
+    -keyout "$pki/front-proxy-client.key" -out "$pki/front-proxy-client.csr" 2>/dev/null
+  printf 'extendedKeyUsage=clientAuth\n' > "$pki/front-proxy-client.ext"
+  openssl x509 -req -in "$pki/front-proxy-client.csr" -CA "$pki/front-proxy-ca.crt" -CAkey "$pki/front-proxy-ca.key" \
+    -CAcreateserial -days 3650 -extfile "$pki/front-proxy-client.ext" -out "$pki/front-proxy-client.crt" 2>/dev/null
+fi
 admin_token=admin-$(openssl rand -hex 16)
 nobody_token=nobody-$(openssl rand -hex 16)
 printf '%s,admin,admin-uid,"system:masters"\n%s,nobody,nobody-uid\n' "$admin_token" "$nobody_token" > "$pki/tokens.csv"
@@ -49,6 +60,11 @@ echo $! > "$dir/etcd.pid"
   --service-account-signing-key-file "$pki/sa.key" --api-audiences "https://127.0.0.1:$api_port" \
   --service-cluster-ip-range 10.0.0.0/24 --disable-admission-plugins ServiceAccount \
   --cert-dir "$dir/certs" --enable-priority-and-fairness=false --endpoint-reconciler-type none \
+  --requestheader-client-ca-file "$pki/front-proxy-ca.crt" --requestheader-allowed-names front-proxy-client \
+  --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
+  --requestheader-extra-headers-prefix X-Remote-Extra- \
+  --proxy-client-cert-file "$pki/front-proxy-client.crt" --proxy-client-key-file "$pki/front-proxy-client.key" \
+  --enable-aggregator-routing=true --watch-cache-sizes podtemplates#0 \
   > "$dir/logs/kube-apiserver.log" 2>&1 &
 echo $! > "$dir/kube-apiserver.pid"
 
