@@ -133,6 +133,7 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
         const tooLarge = () => {
           const e = new KubeError(
             `response over ${mibText(maxBytes)}: ${options.method} ${path} (set KUBETRAIL_MAX_RESPONSE_MIB to allow more)`, { tooLarge: true });
+          chunks.length = 0;
           reject(e);
           req.destroy(e); // the rest is never read
         };
