@@ -14,6 +14,8 @@ import { RenderCache } from './render-cache.ts';
 // More than 1 in REFETCH_LIMIT objects of a type changed: one full list costs less than a GET for each.
 const REFETCH_LIMIT = 50;
 
+const urlSegment = (s: string | undefined) => s === undefined || (s !== '.' && s !== '..' && !s.includes('/') && !s.includes('\\'));
+
 export interface TypeSource {
   client: KubeClient;
   settings: DiscoverySettings;
@@ -72,7 +74,8 @@ export async function readType(
 
   await list(onRecord && cache.size > 0);
   if (stale.length > 0) {
-    const few = stale.length * REFETCH_LIMIT <= files.length + stale.length;
+    // A name like `..` or `a/b` cannot be one URL segment (URLs resolve dot segments): such objects come from a list.
+    const few = stale.length * REFETCH_LIMIT <= files.length + stale.length && stale.every((m) => urlSegment(m.name) && urlSegment(m.namespace));
     if (!(few && await fetchEach())) {
       files.length = stale.length = 0;
       await list(false);
