@@ -5,7 +5,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 
-const FORMAT = 1; // bump when normalize/serialize output changes
+const FORMAT = 2; // bump when normalize/serialize output changes (2: YAML 1.1 look-alike strings quoted)
 
 export class RenderCache {
   private readonly file: string;
