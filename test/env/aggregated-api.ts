@@ -83,6 +83,8 @@ export async function startAggregatedApi(): Promise<AggregatedApi> {
       res.end(typeof body === 'string' ? body : JSON.stringify(body));
     };
     const gv = `/apis/${GROUP}/${VERSION}`;
+    if (url.pathname === '/openapi/v2') return json(200, { swagger: '2.0', info: { title: 'hostile', version: VERSION }, paths: {} });
+    if (url.pathname === '/openapi/v3') return json(200, { paths: {} });
     if (url.pathname === '/apis') {
       return json(200, { kind: 'APIGroupList', apiVersion: 'v1', groups: [{ name: GROUP, versions: [{ groupVersion: `${GROUP}/${VERSION}`, version: VERSION }], preferredVersion: { groupVersion: `${GROUP}/${VERSION}`, version: VERSION } }] });
     }

@@ -79,7 +79,7 @@ describe('object paths', () => {
       expect(isGitReserved(s), s).toBe(true);
     }
     for (const s of ['git', 'x.git', 'agit~1', 'git~5', '_git~0123', 'gitmodules']) expect(isGitReserved(s), s).toBe(false);
-    expect(isGitReserved('.github')).toBe(true); // broad on purpose: no valid Kubernetes name starts with a dot
+    expect(isGitReserved('.github')).toBe(true); // broad on purpose: DNS names never start with a dot
   });
 
   it('refuses a type name that is not a plain directory name', () => {
