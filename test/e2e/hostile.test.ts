@@ -9,9 +9,10 @@ import { parse } from 'yaml';
 import { discoverTypes } from '../../src/kube/discovery.ts';
 import { isPlainSegment } from '../../src/snapshot/path.ts';
 import {
-  GROUP, HOSTILE_NAMES, HOSTILE_NAMESPACES, register, reachableAddress, startAggregatedApi, unregister, type AggregatedApi,
+  GROUP, HOSTILE_NAMES, HOSTILE_NAMESPACES, register, startAggregatedApi, unregister, type AggregatedApi,
 } from '../env/aggregated-api.ts';
 import { adminClient, git, root, runCli, tempDir, testenv } from '../helpers/testenv.ts';
+import { createTestHost, type TestHost } from '../env/netns.ts';
 
 const client = adminClient();
 const cli = join(root, 'src/cli.ts');
@@ -28,9 +29,13 @@ async function sync(config: string) {
 
 describe('a hostile aggregated API', () => {
   let api: AggregatedApi;
+  let host: TestHost | undefined;
   beforeAll(async () => {
-    api = await startAggregatedApi();
-    await register(client, reachableAddress(), api.port);
+    // The aggregator reaches the server through a test host of our own (Endpoints refuse loopback addresses).
+    host = createTestHost();
+    api = await startAggregatedApi(host.peer);
+    await host.forward(8443, api.port);
+    await register(client, host.address, 8443);
     for (let i = 0; !(await discoverTypes(client)).types.some((t) => t.name === type('Hostile')); i++) {
       if (i > 120) throw new Error('the aggregated API never appeared in discovery');
       await new Promise((r) => setTimeout(r, 500));
@@ -41,6 +46,7 @@ describe('a hostile aggregated API', () => {
     await unregister(client);
     for (let i = 0; i < 60 && (await discoverTypes(client)).types.some((t) => t.group === GROUP); i++) await new Promise((r) => setTimeout(r, 500));
     await api?.close();
+    host?.close();
   });
 
   it('ends partial in bounded time and memory, writes only safe paths, and keeps what it could not read', async () => {

@@ -7,7 +7,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
 import https from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { networkInterfaces, tmpdir } from 'node:os';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { KubeClient } from '../../src/kube/client.ts';
 
@@ -69,7 +69,8 @@ export interface AggregatedApi {
   close(): Promise<void>;
 }
 
-export async function startAggregatedApi(): Promise<AggregatedApi> {
+/** Listens on `address` (the peer end of a test host's veth pair: see netns.ts). */
+export async function startAggregatedApi(address: string): Promise<AggregatedApi> {
   const dir = mkdtempSync(join(tmpdir(), 'kt-aggregated-'));
   execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '2', '-subj', '/CN=hostile-api',
     '-keyout', join(dir, 'key.pem'), '-out', join(dir, 'cert.pem')], { stdio: 'ignore' });
@@ -113,7 +114,7 @@ export async function startAggregatedApi(): Promise<AggregatedApi> {
     if (resource.name === 'huges') return writeHuge(res);
     return json(200, list(resource.kind, [])); // hostile Kinds: an empty list, never reached
   });
-  await new Promise<void>((resolve) => server.listen(0, '0.0.0.0', resolve));
+  await new Promise<void>((resolve) => server.listen(0, address, resolve));
   api.port = (server.address() as AddressInfo).port;
   api.close = () => new Promise((resolve) => {
     for (const t of timers) clearTimeout(t);
@@ -121,18 +122,6 @@ export async function startAggregatedApi(): Promise<AggregatedApi> {
     server.close(() => resolve());
   });
   return api;
-}
-
-/**
- * An address of this machine the apiserver may proxy to: Endpoints and EndpointSlices refuse loopback
- * addresses ("may not be in the loopback range"), so the server listens on all interfaces and is registered
- * at the first non-loopback IPv4 address.
- */
-export function reachableAddress(): string {
-  for (const addrs of Object.values(networkInterfaces())) {
-    for (const a of addrs ?? []) if (a.family === 'IPv4' && !a.internal) return a.address;
-  }
-  throw new Error('the aggregated API test needs a non-loopback IPv4 address (Endpoints refuse 127.0.0.0/8)');
 }
 
 /** APIService → Service → Endpoints + EndpointSlice at `address:port`, then waits until discovery serves the group. */
