@@ -4,15 +4,15 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors.ts';
 import { loadConfig, type ConfigFlags } from './config/load.ts';
-import { validateConfig } from './config/validate.ts';
 import { resolveAccess } from './kube/access.ts';
 import { createKubeClient } from './kube/client.ts';
 import { discoverTypes, crdDefinedTypes } from './kube/discovery.ts';
 import { selectTypes } from './kube/filter.ts';
 import { createLog } from './log.ts';
 import { scheduleGroups } from './schedule/scheduler.ts';
-import { startApi, untilSignal } from './serve.ts';
+import { SyncEvents } from './sync/events.ts';
 import { exitCodeFor, runSync } from './sync/run.ts';
+import { WebhookDispatcher } from './webhooks/webhooks.ts';
 import type { SyncResult } from './sync/result.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
@@ -43,9 +43,13 @@ Options:
   --push                 start from the remote's head and push the run's commits (token: $KUBETRAIL_GIT_TOKEN)
   --remote URL           remote repository (https), instead of remote.url in the config
   --branch NAME          remote branch (default main)
+  --webhook-wait SECONDS how long to wait for webhook deliveries before exiting (default 30)
+  sync/serve/run:
+  --allow-insecure-http  allow an http:// remote (the git token then travels in clear)
   serve/run:
   --port N               HTTP port (default 8080, or api.port)
-  --schedule CRON        run: sync schedule for every cluster (5 or 6 fields, e.g. "*/5 * * * *")
+  run:
+  --schedule CRON        sync schedule for every cluster (5 or 6 fields, e.g. "*/5 * * * *")
 
 Exit codes: 0 complete, 3 partial (some types could not be listed), 1 error, 2 usage.`;
 
@@ -54,8 +58,18 @@ const OPTIONS = {
   'cluster-id': { type: 'string' }, 'include-secrets': { type: 'boolean' }, cluster: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' }, 'lock-wait': { type: 'string' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
   port: { type: 'string' }, schedule: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
+  'allow-insecure-http': { type: 'boolean' }, 'webhook-wait': { type: 'string' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
+
+// Each command takes only its own flags: a flag another command would use is a usage error, never silently ignored.
+const COMMON = ['config', 'repo', 'kubeconfig', 'context', 'cluster-id', 'include-secrets', 'help', 'version'];
+const COMMAND_OPTIONS: Record<string, string[]> = {
+  sync: [...COMMON, 'cluster', 'dry-run', 'allow-mass-delete', 'json', 'lock-wait', 'push', 'remote', 'branch', 'allow-insecure-http', 'webhook-wait'],
+  types: [...COMMON, 'cluster', 'json'],
+  serve: [...COMMON, 'port', 'allow-insecure-http'],
+  run: [...COMMON, 'port', 'schedule', 'allow-insecure-http'],
+};
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
 
@@ -64,7 +78,14 @@ class UsageError extends Error {}
 const configFlags = (v: Values): ConfigFlags => ({
   config: v.config, repo: v.repo, kubeconfig: v.kubeconfig, context: v.context,
   clusterId: v['cluster-id'], includeSecrets: v['include-secrets'],
+  remote: v.remote, branch: v.branch, schedule: v.schedule, allowInsecureHttp: v['allow-insecure-http'],
 });
+
+function seconds(v: Values, flag: 'lock-wait' | 'webhook-wait', def: number): number {
+  const n = Number(v[flag] ?? def);
+  if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a number of seconds`);
+  return n;
+}
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 
@@ -90,15 +111,17 @@ function printSummary(results: SyncResult[]): void {
 async function sync(v: Values): Promise<number> {
   const config = loadConfig(configFlags(v));
   const tty = process.stderr.isTTY && !v.json;
-  const lockWait = Number(v['lock-wait'] ?? 60);
-  if (!Number.isFinite(lockWait) || lockWait < 0) throw new UsageError('--lock-wait must be a number of seconds');
+  const lockWait = seconds(v, 'lock-wait', 60);
+  const webhookWait = seconds(v, 'webhook-wait', 30);
   const unknown = v.cluster?.filter((id) => !config.clusters.some((c) => c.id === id));
   if (unknown?.length) throw new UsageError(`unknown cluster ${unknown.join(', ')} (configured: ${config.clusters.map((c) => c.id).join(', ')})`);
-  if (v.remote) config.remote = { url: v.remote, branch: v.branch ?? 'main', tokenEnv: 'KUBETRAIL_GIT_TOKEN', username: 'x-access-token' };
-  else if (v.branch && config.remote) config.remote.branch = v.branch;
   if (v.push && !config.remote) throw new UsageError('--push needs --remote URL or remote.url in the config');
+  // The shipped CronJob runs `sync`: its webhooks are delivered before the process exits, within --webhook-wait.
+  const events = config.webhooks.length && !v['dry-run'] ? new SyncEvents() : undefined;
+  const webhooks = events && new WebhookDispatcher(config.webhooks, process.env, createLog());
+  if (events) webhooks!.attach(events);
   const { results, push, pushError } = await runSync(config, {
-    push: v.push,
+    push: v.push, events,
     clusterIds: v.cluster, dryRun: v['dry-run'], allowMassDelete: v['allow-mass-delete'], lockWaitMs: lockWait * 1000,
     onTypeDone: tty ? (id, type, _c, error) => process.stderr.write(`${id} ${type}${error ? ` FAILED: ${error}` : ''}\n`) : undefined,
   });
@@ -111,6 +134,10 @@ async function sync(v: Values): Promise<number> {
     if (push) console.log(push.upToDate ? 'push: remote already up to date' : `push: ${push.commit?.slice(0, 10)} after ${push.attempts} attempt(s), ${push.replayed} commit(s) re-applied on the remote head`);
   }
   if (pushError) console.error(`kubetrail: ${pushError}`);
+  const undelivered = await webhooks?.close(webhookWait * 1000);
+  if (undelivered?.length) {
+    console.error(`kubetrail: warning: ${undelivered.length} webhook deliveries not made within ${webhookWait} s: ${[...new Set(undelivered.map((d) => d.url))].join(', ')}`);
+  }
   return exitCodeFor(results, pushError);
 }
 
@@ -145,13 +172,13 @@ async function types(v: Values): Promise<number> {
 
 async function serve(v: Values, schedule: boolean): Promise<number> {
   const config = loadConfig(configFlags(v));
-  if (v.schedule) config.schedule = validateConfig({ clusters: [{ id: 'x' }], schedule: v.schedule }).schedule;
   if (schedule && scheduleGroups(config).size === 0) {
     throw new ConfigError('schedule', 'kubetrail run needs a schedule: set schedule (cron) globally or per cluster');
   }
   const port = v.port === undefined ? undefined : Number(v.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port must be 0-65535');
   const log = createLog();
+  const { startApi, untilSignal } = await import('./serve.ts'); // the HTTP server and prom-client: not loaded by `sync`
   const service = await startApi(config, { port, log, schedule });
   const signal = await untilSignal();
   log({ msg: 'stopping', signal });
@@ -171,6 +198,9 @@ async function main(argv: string[]): Promise<number> {
   const command = positionals[0];
   if (v.help || !command) return console.log(HELP), command || v.help ? 0 : 2;
   if (positionals.length > 1) throw new UsageError(`unexpected argument "${positionals[1]}"`);
+  const allowed = COMMAND_OPTIONS[command];
+  const foreign = allowed && Object.keys(v).find((k) => !allowed.includes(k));
+  if (foreign) throw new UsageError(`--${foreign} is not an option of "kubetrail ${command}" (try --help)`);
   switch (command) {
     case 'sync': return sync(v);
     case 'types': return types(v);

@@ -16,7 +16,16 @@ export interface ConfigFlags {
   kubeconfig?: string;
   context?: string;
   includeSecrets?: boolean;
+  /** remote.url, remote.branch, schedule, remote.allowInsecureHttp: merged into the file's values, then validated with them. */
+  remote?: string;
+  branch?: string;
+  schedule?: string;
+  allowInsecureHttp?: boolean;
 }
+
+// A value that came from a flag is blamed on the flag, not on a config field the user never wrote.
+const FLAG_FOR_FIELD: Record<string, keyof ConfigFlags> = { 'remote.url': 'remote', 'remote.branch': 'branch', schedule: 'schedule' };
+const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 export function parseConfigText(text: string, source: string): unknown {
   try {
@@ -66,5 +75,21 @@ export function loadConfig(flags: ConfigFlags, env: Env = process.env): Config {
   if (file && flags.includeSecrets) {
     for (const c of (raw.clusters as Record<string, unknown>[] | undefined) ?? []) if (c && typeof c === 'object') c.includeSecrets = true;
   }
-  return validateConfig(raw, env);
+  if (flags.schedule !== undefined) raw.schedule = flags.schedule;
+  if (flags.remote !== undefined || flags.branch !== undefined || flags.allowInsecureHttp) {
+    const remote = { ...(raw.remote && typeof raw.remote === 'object' ? raw.remote as Record<string, unknown> : {}) };
+    if (flags.remote !== undefined) remote.url = flags.remote;
+    if (remote.url === undefined && flags.branch !== undefined) throw new ConfigError('--branch', 'names a remote branch: give --remote URL or remote.url in the config');
+    if (flags.branch !== undefined) remote.branch = flags.branch;
+    if (flags.allowInsecureHttp) remote.allowInsecureHttp = true;
+    if (remote.url !== undefined || Object.keys(remote).length > 1) raw.remote = remote;
+  }
+  try {
+    return validateConfig(raw, env);
+  } catch (e) {
+    const flag = e instanceof ConfigError ? FLAG_FOR_FIELD[e.field] : undefined;
+    if (!flag || flags[flag] === undefined) throw e;
+    const { field, message } = e as ConfigError;
+    throw new ConfigError(flagName(flag), message.slice(field.length + 2));
+  }
 }

@@ -67,6 +67,7 @@ export interface RemoteConfig {
   branch: string;
   tokenEnv: string;
   username: string;
+  allowInsecureHttp: boolean; // an http:// url sends the token in clear; refused unless this is set
 }
 
 export interface WebhookConfig {
@@ -79,7 +80,8 @@ export interface ApiConfig {
   port: number;
   host: string;
   tokenEnv: string; // bearer token for sync triggers
-  readTokenEnv?: string; // optional bearer token for reads
+  readTokenEnv?: string; // bearer token for reads; without it, reads need the trigger token
+  anonymousReads: boolean; // reads need no token at all
 }
 
 export interface Config {

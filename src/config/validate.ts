@@ -3,6 +3,7 @@
 import { Cron } from 'croner';
 import { compileTypePattern } from '../kube/type-pattern.ts';
 import { ConfigError } from './errors.ts';
+import { branchNameProblem } from './ref-name.ts';
 import type { ClusterConfig, Config, DiscoverySettings } from './types.ts';
 
 type Raw = Record<string, unknown>;
@@ -119,6 +120,13 @@ function httpsUrl(value: string | undefined, path: string, allowHttp = false): s
   return value;
 }
 
+function branch(o: Raw, key: string, path: string): string | undefined {
+  const v = str(o, key, path);
+  const problem = v === undefined ? undefined : branchNameProblem(v);
+  if (problem) throw new ConfigError(at(path, key), `not a git branch name: ${problem} (got ${JSON.stringify(v)})`);
+  return v;
+}
+
 // ── sections ──────────────────────────────────────────────────────────────────────────────────────
 function discovery(o: Raw, path: string, base: DiscoverySettings): DiscoverySettings {
   const di = o.defaultIgnores === undefined ? {} :
@@ -233,14 +241,19 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
 
   let remote: Config['remote'];
   if (top.remote !== undefined) {
-    const r = object(top.remote, 'remote', ['url', 'branch', 'tokenEnv', 'username']);
+    const r = object(top.remote, 'remote', ['url', 'branch', 'tokenEnv', 'username', 'allowInsecureHttp']);
+    const allowInsecureHttp = bool(r, 'allowInsecureHttp', 'remote') ?? false;
     const url = httpsUrl(str(r, 'url', 'remote'), 'remote.url', true);
     if (!url) throw new ConfigError('remote.url', 'is required');
+    if (new URL(url).protocol === 'http:' && !allowInsecureHttp) {
+      throw new ConfigError('remote.url', `http:// sends the git token in clear: use https, or set remote.allowInsecureHttp: true (--allow-insecure-http) (got "${url}")`);
+    }
     remote = {
       url,
-      branch: str(r, 'branch', 'remote') ?? 'main',
+      branch: branch(r, 'branch', 'remote') ?? 'main',
       tokenEnv: str(r, 'tokenEnv', 'remote') ?? 'KUBETRAIL_GIT_TOKEN',
       username: str(r, 'username', 'remote') ?? 'x-access-token',
+      allowInsecureHttp,
     };
   }
 
@@ -254,7 +267,7 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
     return { url, events: strList(o, 'events', p) ?? ['*'], secretEnv: str(o, 'secretEnv', p) };
   });
 
-  const api = top.api === undefined ? {} : object(top.api, 'api', ['port', 'host', 'tokenEnv', 'readTokenEnv']);
+  const api = top.api === undefined ? {} : object(top.api, 'api', ['port', 'host', 'tokenEnv', 'readTokenEnv', 'anonymousReads']);
   const timezone = str(top, 'timezone', '');
   if (timezone) {
     try {
@@ -265,7 +278,7 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
   }
   return {
     repo: str(top, 'repo', '') ?? './kubetrail-repo',
-    branch: str(top, 'branch', '') ?? 'main',
+    branch: branch(top, 'branch', '') ?? 'main',
     bare: bool(top, 'bare', '') ?? false,
     author: {
       name: str(author, 'name', 'author') ?? 'kubetrail',
@@ -282,6 +295,7 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
       host: str(api, 'host', 'api') ?? '0.0.0.0',
       tokenEnv: str(api, 'tokenEnv', 'api') ?? 'KUBETRAIL_API_TOKEN',
       readTokenEnv: str(api, 'readTokenEnv', 'api'),
+      anonymousReads: bool(api, 'anonymousReads', 'api') ?? false,
     },
     clusters,
   };

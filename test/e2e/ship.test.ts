@@ -122,7 +122,7 @@ describe('Dockerfile', () => {
     const data = tempDir('docker-data');
     const config = join(data, 'kubetrail.yaml');
     writeFileSync(config, stringify({
-      remote: { url: server.repoUrl('d.git') },
+      remote: { url: server.repoUrl('d.git'), allowInsecureHttp: true }, // the test's git server speaks http on loopback
       clusters: [{ id: 'docker', kubeconfig: testenv().KUBECONFIG, namespaces: ['kubetrail'], select: ['core.v1.ServiceAccount'] }],
     }));
     // The image's ENV, with its paths pointed at this machine.

@@ -1,5 +1,11 @@
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { ConfigError } from '../../src/config/errors.ts';
+import { loadConfig } from '../../src/config/load.ts';
+import { branchNameProblem } from '../../src/config/ref-name.ts';
 import { validateConfig } from '../../src/config/validate.ts';
 
 const fieldOf = (raw: unknown, env = {}) => {
@@ -45,6 +51,13 @@ describe('validateConfig', () => {
     [{ clusters: [{ id: 'a', tags: { env: 1 } }] }, /^clusters\[0\]\.tags\.env: must be a string/],
     [{ clusters: [{ id: 'a', defaultIgnores: { event: false } }] }, /^clusters\[0\]\.defaultIgnores\.event: unknown key/],
     [{ clusters: [{ id: 'a' }], remote: { url: 'ftp://x' } }, /^remote\.url: must be an http\(s\) URL/],
+    [{ clusters: [{ id: 'a' }], remote: { url: 'http://git.example.com/r.git' } }, /^remote\.url: http:\/\/ sends the git token in clear: .*remote\.allowInsecureHttp: true/],
+    [{ clusters: [{ id: 'a' }], remote: { url: 'HTTP://127.0.0.1:8080/r.git' } }, /^remote\.url: http:\/\/ sends the git token in clear/],
+    [{ clusters: [{ id: 'a' }], remote: { url: 'https://x', allowInsecureHttp: 'yes' } }, /^remote\.allowInsecureHttp: must be true or false/],
+    [{ clusters: [{ id: 'a' }], branch: '../../config' }, /^branch: not a git branch name: must not contain "\.\."/],
+    [{ clusters: [{ id: 'a' }], branch: 'main.lock' }, /^branch: not a git branch name: .*\.lock/],
+    [{ clusters: [{ id: 'a' }], remote: { url: 'https://x', branch: '-f' } }, /^remote\.branch: not a git branch name: must not start with "-"/],
+    [{ clusters: [{ id: 'a' }], api: { anonymousReads: 1 } }, /^api\.anonymousReads: must be true or false/],
   ])('names the field: %j', (raw, message) => {
     expect(fieldOf(raw)).toMatch(message);
   });
@@ -54,5 +67,54 @@ describe('validateConfig', () => {
       { KUBETRAIL_HMAC_KEY: 'key', TOK: 'token' });
     expect(c.secrets.hmacKey).toBe('key');
     expect(c.clusters[0].connection?.token).toBe('token');
+  });
+});
+
+describe('branch names are checked as git checks them', () => {
+  // Each name is also given to the real git: `git check-ref-format refs/heads/<name>`; like `git branch`, "-x" and HEAD are
+  // refused too, and so is "@" (it means HEAD in revision syntax; check-ref-format refuses a whole ref named "@").
+  const names = ['main', 'release/1.2', 'feature/x-y_z', 'a.b', 'ünïcode', 'x@y', '@', 'HEAD', '-x', '/x', 'x/', 'x//y', 'x..y', '.x', 'x/.y',
+    'x.', 'x.lock', 'x.lock/y', 'a b', 'a~1', 'a^', 'a:b', 'a?', 'a*', 'a[b', 'a\\b', 'a@{1}', 'a\x7f', 'a\tb', '', '../../etc/passwd', 'refs/heads/x'];
+  const gitAccepts = (name: string) => {
+    if (name === '' || name.startsWith('-') || name === 'HEAD' || name === '@') return false;
+    try {
+      execFileSync('git', ['check-ref-format', `refs/heads/${name}`], { stdio: 'ignore' });
+      return true;
+    } catch {
+      return false;
+    }
+  };
+  it.each(names)('%j', (name) => {
+    expect(branchNameProblem(name) === undefined).toBe(gitAccepts(name));
+  });
+});
+
+describe('flags go through the same validation as the file, and errors name the flag', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-config-'));
+  const file = join(dir, 'k.yaml');
+  writeFileSync(file, 'clusters: [{id: a}]\nremote: {url: "https://git.example.com/r.git", tokenEnv: MY_TOKEN}\n');
+  const error = (flags: Parameters<typeof loadConfig>[0]) => {
+    try {
+      loadConfig({ config: file, ...flags }, {});
+    } catch (e) {
+      expect(e).toBeInstanceOf(ConfigError);
+      return (e as Error).message;
+    }
+    throw new Error('expected a ConfigError');
+  };
+  it.each([
+    [{ remote: 'http://127.0.0.1:9/r.git' }, /^--remote: http:\/\/ sends the git token in clear.*--allow-insecure-http/],
+    [{ remote: 'ftp://x' }, /^--remote: must be an http\(s\) URL/],
+    [{ branch: 'a..b' }, /^--branch: not a git branch name/],
+    [{ schedule: 'every minute' }, /^--schedule: invalid cron expression/],
+  ])('%j', (flags, message) => {
+    expect(error(flags)).toMatch(message);
+  });
+  it('--remote replaces the url and keeps the file\'s other remote settings; --allow-insecure-http allows http', () => {
+    const c = loadConfig({ config: file, remote: 'http://127.0.0.1:9/r.git', branch: 'release/1', allowInsecureHttp: true }, {});
+    expect(c.remote).toEqual({ url: 'http://127.0.0.1:9/r.git', branch: 'release/1', tokenEnv: 'MY_TOKEN', username: 'x-access-token', allowInsecureHttp: true });
+  });
+  it('--branch without any remote is an error naming --branch', () => {
+    expect(() => loadConfig({ clusterId: 'a', branch: 'x' }, {})).toThrow(/^--branch: names a remote branch/);
   });
 });

@@ -55,7 +55,7 @@ describe(`kubetrail run (daemon under ${runtime})`, () => {
     gitServer.createBareRepo('daemon.git');
     writeFileSync(join(dir, 'k.yaml'), [
       `repo: ${repo}`, 'schedule: "*/3 * * * * *"', 'api: {host: 127.0.0.1}',
-      `remote: {url: ${gitServer.repoUrl('daemon.git')}}`,
+      `remote: {url: ${gitServer.repoUrl('daemon.git')}, allowInsecureHttp: true}`, // the test's git server speaks http on loopback
       'webhooks:',
       `  - {url: "http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook", events: ["*"], secretEnv: HOOK_SECRET}`,
       '  - {url: "http://127.0.0.1:1/dead", events: ["cluster.sync.completed"]}',

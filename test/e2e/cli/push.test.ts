@@ -24,7 +24,7 @@ describe(`push to one remote from ${SYNCERS} clusters at once (CLI under ${runti
     for (const id of ids) {
       await ensureNamespace(client, id);
       await createMany(client, `/api/v1/namespaces/${id}/configmaps`, [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'state' }, data: { round: '0' } }]);
-      writeFileSync(join(work, `${id}.yaml`), [`repo: ${join(work, id)}`, `remote: {url: ${server.repoUrl('fleet.git')}, branch: main}`,
+      writeFileSync(join(work, `${id}.yaml`), [`repo: ${join(work, id)}`, `remote: {url: ${server.repoUrl('fleet.git')}, branch: main, allowInsecureHttp: true}`,
         'clusters:', `  - id: ${id}`, `    kubeconfig: ${testenv().KUBECONFIG}`, `    namespaces: [${id}]`, '    select: [core.v1.ConfigMap]'].join('\n'));
     }
   });
