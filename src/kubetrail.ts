@@ -40,6 +40,10 @@ export async function createKubetrail(config: Config, opts: KubetrailOptions = {
   const events = new SyncEvents();
   const running = new Set<string>();
   const lastResults = new Map<string, { time: Date; result: SyncResult }>();
+  // Kept from the event, not from the run's return: /readyz and /metrics (also fed by the event) then agree at once.
+  events.on('cluster.sync.completed', ({ result }) => {
+    if (!result.dryRun) lastResults.set(result.clusterId, { time: new Date(), result });
+  });
 
   const cluster = (id: string): ClusterConfig => {
     const c = config.clusters.find((x) => x.id === id);
@@ -53,9 +57,7 @@ export async function createKubetrail(config: Config, opts: KubetrailOptions = {
     if (busy) throw new SyncInProgressError(busy);
     ids.forEach((id) => running.add(id));
     try {
-      const run = await runSync(config, { clusterIds: ids, ...o, events, env: opts.env, lockWaitMs: 10 * 60_000, push: opts.push && !o.dryRun });
-      for (const r of run.results) if (!r.dryRun) lastResults.set(r.clusterId, { time: new Date(), result: r });
-      return run;
+      return await runSync(config, { clusterIds: ids, ...o, events, env: opts.env, lockWaitMs: 10 * 60_000, push: opts.push && !o.dryRun });
     } finally {
       ids.forEach((id) => running.delete(id));
     }
@@ -100,6 +102,7 @@ export async function createKubetrail(config: Config, opts: KubetrailOptions = {
     /** Syncs several clusters in one run, and pushes when the library was created with `push`. */
     syncClusters: (ids: string[], o: { dryRun?: boolean } = {}) => sync(ids, o),
 
+    typeCounts: (clusterId: string, at?: string) => (cluster(clusterId), history.typeCounts(clusterId, at)),
     getSnapshots: (q: Parameters<History['getSnapshots']>[0]) => (cluster(q.clusterId), history.getSnapshots(q)),
     getObject: (q: Parameters<History['getObject']>[0]) => (cluster(q.clusterId), history.getObject(q)),
     getVersions: (q: Parameters<History['getVersions']>[0]) => (cluster(q.clusterId), history.getVersions(q)),

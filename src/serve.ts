@@ -1,4 +1,5 @@
 // `kubetrail serve`: the HTTP API over the repository (and, for `kubetrail run`, the scheduler too).
+import { apiAccess } from './api/access.ts';
 import { createApp } from './api/app.ts';
 import { Metrics } from './api/metrics.ts';
 import type { Config } from './config/types.ts';
@@ -14,6 +15,7 @@ export async function startApi(
   config: Config, o: { port?: number; log: Log; env?: Record<string, string | undefined>; schedule?: boolean },
 ): Promise<Service> {
   const env = o.env ?? process.env;
+  const access = apiAccess(config.api, env); // before anything starts: a token that can never be presented is a config error
   const kubetrail = await createKubetrail(config, { env, push: Boolean(config.remote) });
   const metrics = new Metrics();
   kubetrail.on('cluster.sync.completed', ({ result }) => {
@@ -23,13 +25,10 @@ export async function startApi(
   });
   const webhooks = new WebhookDispatcher(config.webhooks, env, o.log);
   webhooks.attach(kubetrail.events);
-  const app = createApp({
-    kubetrail, metrics, log: o.log,
-    triggerToken: env[config.api.tokenEnv] || undefined,
-    readToken: config.api.readTokenEnv ? env[config.api.readTokenEnv] || undefined : undefined,
-  });
+  const app = createApp({ kubetrail, metrics, log: o.log, access });
   const server = await serveHttp(app.fetch, { port: o.port ?? config.api.port, hostname: config.api.host });
   o.log({ msg: 'listening', port: server.port, repo: config.repo, clusters: config.clusters.map((c) => c.id) });
+  o.log({ level: access.notice.level, msg: access.notice.msg, anonymousReads: access.anonymousReads });
   const scheduler = o.schedule ? startScheduler(config, kubetrail, o.log) : undefined;
   if (scheduler) o.log({ msg: 'scheduled', jobs: scheduler.jobs });
   return {
@@ -37,7 +36,8 @@ export async function startApi(
     /** Stops scheduling, lets runs in progress finish (the repository stays valid), then closes the server. */
     async stop() {
       await scheduler?.stop();
-      await Promise.race([webhooks.flush(), new Promise((r) => setTimeout(r, 5000))]);
+      const undelivered = await webhooks.close(5000);
+      if (undelivered.length) o.log({ level: 'warn', msg: 'webhook deliveries not made before stopping', count: undelivered.length, urls: [...new Set(undelivered.map((d) => d.url))] });
       await server.close();
     },
   };

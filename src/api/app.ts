@@ -1,33 +1,32 @@
 // The HTTP API: routes only translate HTTP ⇄ library calls. Every error is JSON {error: {code, message}}.
-import { createHash, timingSafeEqual } from 'node:crypto';
 import { Hono, type Context } from 'hono';
+import { HTTPException } from 'hono/http-exception';
 import { RequestError as ApiError } from '../errors.ts';
 import { SyncInProgressError, type Kubetrail } from '../kubetrail.ts';
 import { CLUSTER_SCOPED_DIR } from '../snapshot/path.ts';
 import type { SyncResult } from '../sync/result.ts';
 import type { Log } from '../log.ts';
+import { apiAuth, type ApiAccess } from './access.ts';
 import { Metrics } from './metrics.ts';
 
+/** What the routes use of the library: a narrow interface, so the app can be tested with app.request() alone. */
+export type ApiLibrary = Pick<Kubetrail, 'getCluster' | 'getClusters' | 'discoverResourceTypes' | 'typeCounts' | 'getSnapshots'
+  | 'getObject' | 'getVersions' | 'diffObject' | 'getChanges' | 'syncCluster' | 'syncAllClusters' | 'lastResult'>
+  & { config: Pick<Kubetrail['config'], 'clusters'>; repo: Pick<Kubetrail['repo'], 'head'> };
+
 export interface AppDeps {
-  kubetrail: Kubetrail;
-  /** Bearer token that may trigger syncs; without one, triggering is disabled. */
-  triggerToken?: string;
-  /** Bearer token required for reads, when set. */
-  readToken?: string;
+  kubetrail: ApiLibrary;
+  /** Tokens for reads and triggers (see access.ts); without them, reads are refused and triggers disabled. */
+  access?: ApiAccess;
   metrics?: Metrics;
   log?: Log;
 }
 
+const NO_ACCESS: ApiAccess = { readTokens: [], anonymousReads: false, notice: { level: 'warn', msg: 'no tokens' } };
 
 const TYPE = /^[A-Za-z0-9][A-Za-z0-9.-]*\.v[0-9]+[a-z0-9]*\.[A-Za-z][A-Za-z0-9]*$/;
 const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const CLUSTER = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
-
-function tokenMatches(header: string | undefined, token: string): boolean {
-  const given = header?.startsWith('Bearer ') ? header.slice(7) : '';
-  const digest = (s: string) => createHash('sha256').update(s).digest();
-  return timingSafeEqual(digest(given), digest(token));
-}
 
 function intParam(c: Context, name: string, def: number, min: number, max: number): number {
   const raw = c.req.query(name);
@@ -38,14 +37,14 @@ function intParam(c: Context, name: string, def: number, min: number, max: numbe
   return Number(raw);
 }
 
-function clusterParam(c: Context, kt: Kubetrail, raw = c.req.param('id')): string {
+function clusterParam(c: Context, kt: ApiLibrary, raw = c.req.param('id')): string {
   if (!raw || !CLUSTER.test(raw)) throw new ApiError(400, 'bad_cluster', 'cluster id must be a DNS label');
   kt.getCluster(raw); // 404 when unknown
   return raw;
 }
 
 /** Path segments are checked before they come near a tree lookup: nothing can reach outside the cluster's subtree. */
-function objectParams(c: Context, kt: Kubetrail) {
+function objectParams(c: Context, kt: ApiLibrary) {
   const clusterId = clusterParam(c, kt);
   const { type, namespace, name } = c.req.param() as Record<string, string>;
   if (!TYPE.test(type)) throw new ApiError(400, 'bad_type', `"${type}" is not a type name like apps.v1.Deployment`);
@@ -79,17 +78,8 @@ export function createApp(deps: AppDeps): Hono {
     metrics.recordRequest(c.req.method, route, c.res.status, (performance.now() - started) / 1000);
   });
 
-  app.use('/api/*', async (c, next) => {
-    if (deps.readToken && c.req.method === 'GET' && !tokenMatches(c.req.header('authorization'), deps.readToken)) {
-      throw new ApiError(401, 'unauthorized', 'a bearer token is required to read');
-    }
-    await next();
-  });
-
-  const requireTrigger = (c: Context) => {
-    if (!deps.triggerToken) throw new ApiError(403, 'sync_disabled', 'triggering syncs is disabled: set KUBETRAIL_API_TOKEN');
-    if (!tokenMatches(c.req.header('authorization'), deps.triggerToken)) throw new ApiError(401, 'unauthorized', 'Authorization: Bearer <token> is required');
-  };
+  // Public: /healthz, /readyz, /metrics (Prometheus scrapes without credentials). Everything under /api needs a token.
+  app.use('/api/*', apiAuth(deps.access ?? NO_ACCESS));
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));
   app.get('/readyz', async (c) => {
@@ -102,7 +92,7 @@ export function createApp(deps: AppDeps): Hono {
     if (failed.length) return c.json({ status: 'not ready', reason: `last sync failed: ${failed.map((f) => f!.result.clusterId).join(', ')}` }, 503);
     return c.json({ status: 'ready' });
   });
-  app.get('/metrics', (c) => c.text(metrics.render(), 200, { 'Content-Type': 'text/plain; version=0.0.4' }));
+  app.get('/metrics', async (c) => c.text(await metrics.render(), 200, { 'Content-Type': metrics.contentType }));
 
   app.get('/api/v1/clusters', async (c) => c.json({ clusters: await kt.getClusters() }));
   app.get('/api/v1/clusters/:id', async (c) => {
@@ -119,7 +109,7 @@ export function createApp(deps: AppDeps): Hono {
         failedGroups: d.failedGroups,
       });
     }
-    return c.json(await kt.history.typeCounts(id, c.req.query('at') || undefined));
+    return c.json(await kt.typeCounts(id, c.req.query('at') || undefined));
   });
 
   app.get('/api/v1/clusters/:id/objects', async (c) => {
@@ -159,17 +149,16 @@ export function createApp(deps: AppDeps): Hono {
   });
 
   app.post('/api/v1/clusters/:id/sync', async (c) => {
-    requireTrigger(c);
     const id = clusterParam(c, kt);
     return c.json(summary(await kt.syncCluster(id, { dryRun: c.req.query('dryRun') === 'true' })));
   });
   app.post('/api/v1/sync', async (c) => {
-    requireTrigger(c);
     return c.json({ results: (await kt.syncAllClusters({ dryRun: c.req.query('dryRun') === 'true' })).map(summary) });
   });
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
   app.onError((err, c) => {
+    if (err instanceof HTTPException) return err.getResponse(); // from bearerAuth: a JSON 401 with WWW-Authenticate
     if (err instanceof ApiError) {
       return c.json({ error: { code: err.code, message: err.message } }, err.status as 400);
     }

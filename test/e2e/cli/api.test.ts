@@ -23,15 +23,33 @@ spec:
     spec: {containers: [{name: web, image: "${image}"}]}
 `;
 
-/** Raw GET: the path is sent exactly as written (fetch would normalize `..`). */
-function rawGet(port: number, path: string, headers: Record<string, string> = {}): Promise<{ status: number; body: string; type: string }> {
+const auth = { Authorization: `Bearer ${token}` };
+
+/** Raw request: the path is sent exactly as written (fetch would normalize `..`). */
+function rawGet(port: number, path: string, headers: Record<string, string> = auth, method = 'GET'): Promise<{ status: number; body: string; type: string }> {
   return new Promise((resolve, reject) => {
-    http.get({ host: '127.0.0.1', port, path, headers }, (res) => {
+    http.request({ host: '127.0.0.1', port, path, headers, method }, (res) => {
       let body = '';
       res.on('data', (d) => (body += d));
       res.on('end', () => resolve({ status: res.statusCode!, body, type: String(res.headers['content-type']) }));
-    }).on('error', reject);
+    }).on('error', reject).end();
   });
+}
+
+/** Starts `kubetrail serve` and resolves with its port once it listens. */
+function startServe(args: string[], env: Record<string, string>) {
+  const child = spawnCli(['serve', ...args, '--port', '0'], { env });
+  let stderr = '';
+  const port = new Promise<number>((resolve, reject) => {
+    child.stderr!.on('data', (d: Buffer) => {
+      stderr += d;
+      const m = stderr.match(/"msg":"listening","port":(\d+)/);
+      if (m) resolve(Number(m[1]));
+    });
+    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
+  });
+  const stop = () => new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); });
+  return { port, stop, stderr: () => stderr };
 }
 
 describe(`HTTP API (kubetrail serve under ${runtime})`, () => {
@@ -41,7 +59,7 @@ describe(`HTTP API (kubetrail serve under ${runtime})`, () => {
   const commits: string[] = []; // A created, B image, C scaled, D deleted
   let port = 0;
   let stop: () => Promise<void>;
-  const get = async (p: string, headers: Record<string, string> = {}) => {
+  const get = async (p: string, headers: Record<string, string> = auth) => {
     const res = await fetch(`http://127.0.0.1:${port}${p}`, { headers });
     return { status: res.status, body: await res.json() as any };
   };
@@ -66,17 +84,9 @@ describe(`HTTP API (kubetrail serve under ${runtime})`, () => {
     kubectl(['-n', ns, 'delete', 'deployment', 'web']);
     await sync();
 
-    const child = spawnCli(['serve', '--config', config, '--port', '0'], { env: { KUBETRAIL_API_TOKEN: token } });
-    port = await new Promise<number>((resolve, reject) => {
-      let err = '';
-      child.stderr!.on('data', (d: Buffer) => {
-        err += d;
-        const m = err.match(/"msg":"listening","port":(\d+)/);
-        if (m) resolve(Number(m[1]));
-      });
-      child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${err}`)));
-    });
-    stop = () => new Promise((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); });
+    const served = startServe(['--config', config], { KUBETRAIL_API_TOKEN: token });
+    port = await served.port;
+    stop = served.stop;
   });
   afterAll(() => stop?.());
 
@@ -98,7 +108,7 @@ describe(`HTTP API (kubetrail serve under ${runtime})`, () => {
     const json = await get(`/api/v1/clusters/${id}/objects/apps.v1.Deployment/${ns}/web?at=${at}`);
     expect(json.status).toBe(200);
     expect(json.body.object.spec.replicas).toBe(5);
-    const yaml = await fetch(`http://127.0.0.1:${port}/api/v1/clusters/${id}/objects/apps.v1.Deployment/${ns}/web?at=${at}`, { headers: { Accept: 'application/yaml' } });
+    const yaml = await fetch(`http://127.0.0.1:${port}/api/v1/clusters/${id}/objects/apps.v1.Deployment/${ns}/web?at=${at}`, { headers: { ...auth, Accept: 'application/yaml' } });
     expect(yaml.headers.get('content-type')).toContain('application/yaml');
     expect(await yaml.text()).toBe(git(repo, ['show', `${at}:${path}`]));
   });
@@ -163,6 +173,35 @@ describe(`HTTP API (kubetrail serve under ${runtime})`, () => {
     const now = await get(`/api/v1/clusters/${id}/objects/apps.v1.Deployment/${ns}/web`);
     expect(now.status).toBe(404);
     expect(now.body.error.code).toBe('object_not_found');
+  });
+
+  it('reads need the token by default, whatever the method; health and metrics stay public', async () => {
+    const object = `/api/v1/clusters/${id}/objects/apps.v1.Deployment/${ns}/keeper`;
+    for (const method of ['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'PATCH', 'POST']) {
+      for (const p of [object, `/api/v1/clusters/${id}/types?live=true`, '/api/v1/clusters']) {
+        for (const headers of [{}, { Authorization: 'Bearer wrong' }] as Record<string, string>[]) {
+          const res = await rawGet(port, p, headers, method);
+          expect(res.status, `${method} ${p} ${JSON.stringify(headers)}`).toBe(401);
+          expect(res.body).not.toContain('keeper');
+        }
+      }
+    }
+    expect((await rawGet(port, object, auth, 'HEAD')).status).toBe(200);
+    expect((await rawGet(port, object, auth, 'GET')).body).toContain('busybox:1');
+    for (const p of ['/healthz', '/readyz', '/metrics']) expect((await rawGet(port, p, {})).status, p).toBe(200);
+  });
+
+  it('without any token configured, reads are refused with a 503 that says how to set one, as the start-up log does', async () => {
+    const served = startServe(['--config', config], {});
+    try {
+      const res = await rawGet(await served.port, '/api/v1/clusters', {});
+      expect(res.status).toBe(503);
+      expect(JSON.parse(res.body).error).toMatchObject({ code: 'reads_disabled', message: expect.stringContaining('KUBETRAIL_API_TOKEN') });
+      const notice = served.stderr().split('\n').filter(Boolean).map((l) => JSON.parse(l)).find((l) => /reads are refused/.test(l.msg));
+      expect(notice).toMatchObject({ level: 'warn', msg: expect.stringMatching(/set \$KUBETRAIL_API_TOKEN.*anonymousReads: true/) });
+    } finally {
+      await served.stop();
+    }
   });
 
   it('sync triggers need the bearer token', async () => {
