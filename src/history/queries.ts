@@ -44,16 +44,18 @@ export class History {
     const { commit, tree } = await this.treeAt(q.at);
     const matches: { type: string; namespace?: string; file: string; blob: string; path: string }[] = [];
     const clusterTree = tree && await this.reader.lookup(tree, clusterPrefix(q.clusterId));
-    if (clusterTree) {
-      for (const [type, t] of await this.reader.tree(clusterTree)) {
-        if (q.type && type !== q.type) continue;
-        for (const [ns, n] of await this.reader.tree(t.oid)) {
-          if (q.namespace && ns !== nsDir(q.namespace)) continue;
-          for (const [file, f] of await this.reader.tree(n.oid)) {
-            if (q.search && !file.toLowerCase().includes(q.search.toLowerCase())) continue;
-            matches.push({ type, namespace: ns === CLUSTER_SCOPED_DIR ? undefined : ns, file, blob: f.oid,
-              path: `${clusterPrefix(q.clusterId)}/${type}/${ns}/${file}` });
-          }
+    const types = clusterTree ? await this.reader.tree(clusterTree) : new Map<string, { oid: string }>();
+    if (q.type && !types.has(q.type) && !await this.typeEverRecorded(q.clusterId, q.type)) {
+      throw new RequestError(404, 'type_not_found', `cluster ${q.clusterId} has no objects of type ${q.type} on record`);
+    }
+    for (const [type, t] of types) {
+      if (q.type && type !== q.type) continue;
+      for (const [ns, n] of await this.reader.tree(t.oid)) {
+        if (q.namespace && ns !== nsDir(q.namespace)) continue;
+        for (const [file, f] of await this.reader.tree(n.oid)) {
+          if (q.search && !file.toLowerCase().includes(q.search.toLowerCase())) continue;
+          matches.push({ type, namespace: ns === CLUSTER_SCOPED_DIR ? undefined : ns, file, blob: f.oid,
+            path: `${clusterPrefix(q.clusterId)}/${type}/${ns}/${file}` });
         }
       }
     }
@@ -62,6 +64,16 @@ export class History {
       return { type: m.type, namespace: m.namespace, name: object?.metadata?.name ?? m.file.replace(/\.yaml$/, ''), path: m.path, blob: m.blob, object };
     }));
     return { commit, total: matches.length, page, limit, items };
+  }
+
+  /** Whether any of the newest `max` commits holds objects of this type for the cluster (an emptied type is still known). */
+  async typeEverRecorded(clusterId: string, type: string, max = 10_000): Promise<boolean> {
+    let n = 0;
+    for await (const c of this.reader.commitsFrom()) {
+      if (await this.reader.lookup(c.tree, `${clusterPrefix(clusterId)}/${type}`)) return true;
+      if (++n >= max) break;
+    }
+    return false;
   }
 
   /** The types recorded for a cluster with their object counts, from tree sizes alone. */

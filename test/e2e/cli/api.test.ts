@@ -127,6 +127,8 @@ describe(`HTTP API (kubetrail serve under ${runtime})`, () => {
     expect(res.body.items[0]).toMatchObject({ type: 'apps.v1.Deployment', namespace: ns, name: 'web', path });
     expect((await get(`/api/v1/clusters/${id}/objects?search=WEB`)).body.total).toBe(0); // deleted now
     expect((await get(`/api/v1/clusters/${id}/objects?search=keep`)).body.total).toBe(1);
+    // a recorded type with nothing matching is an empty page; a type never recorded is a 404 (see the error table)
+    expect(await get(`/api/v1/clusters/${id}/objects?type=apps.v1.Deployment&search=nomatch`)).toMatchObject({ status: 200, body: { total: 0, items: [] } });
     expect((await get(`/api/v1/clusters/${id}/types?at=${commits[0]}`)).body.types).toEqual([{ type: 'apps.v1.Deployment', objects: 2 }]);
   });
 
@@ -234,6 +236,7 @@ describe(`HTTP API (kubetrail serve under ${runtime})`, () => {
     ['traversal in the type', `/api/v1/clusters/${id}/objects/..%2F..%2Fx/${ns}/web`, 400, 'bad_type'],
     ['traversal in the namespace', `/api/v1/clusters/${id}/objects/apps.v1.Deployment/..%2F/web`, 400, 'bad_namespace'],
     ['unknown type', `/api/v1/clusters/${id}/objects/example.com.v1.Nope/${ns}/web`, 404, 'object_not_found'],
+    ['unknown type in a list', `/api/v1/clusters/${id}/objects?type=example.com.v1.Nope`, 404, 'type_not_found'],
     ['unknown cluster', '/api/v1/clusters/nope/objects', 404, 'cluster_not_found'],
     ['bad cluster id', '/api/v1/clusters/..%2Fx/objects', 400, 'bad_cluster'],
     ['limit not a number', `/api/v1/clusters/${id}/objects?limit=abc`, 400, 'bad_limit'],
