@@ -188,7 +188,9 @@ async function apiLatency(repo: string, commits: number) {
   const watched = 'core.v1.ConfigMap/bench-1/config-1.yaml';
   await buildHistory(repo, 'bench', commits, watched);
   writeConfig(repo);
-  const serve = execFileSync('bash', ['-c', `${node} ${join(root, 'src/cli.ts')} serve --config ${configFile} --port 0 >/dev/null 2>${join(work, 'serve.log')} & echo $!`], { encoding: 'utf8' }).trim();
+  const token = 'bench-api-token'; // reads need a bearer token
+  const serve = execFileSync('bash', ['-c', `KUBETRAIL_API_TOKEN=${token} ${node} ${join(root, 'src/cli.ts')} serve --config ${configFile} --port 0 >/dev/null 2>${join(work, 'serve.log')} & echo $!`], { encoding: 'utf8' }).trim();
+  const headers = { Authorization: `Bearer ${token}` };
   let port = 0;
   for (let i = 0; i < 100 && !port; i++) {
     await new Promise((r) => setTimeout(r, 100));
@@ -196,10 +198,10 @@ async function apiLatency(repo: string, commits: number) {
   }
   const base = `http://127.0.0.1:${port}/api/v1/clusters/bench/objects/core.v1.ConfigMap/bench-1/config-1`;
   const run = async (url: string) => {
-    const r = await autocannon({ url, connections: 4, duration: 10 });
+    const r = await autocannon({ url, headers, connections: 4, duration: 10 });
     return { p50: r.latency.p50, p99: r.latency.p99, requests: r.requests.total, non2xx: r.non2xx };
   };
-  const versionsCount = ((await (await fetch(`${base}/versions?limit=10000`)).json()) as { versions: unknown[] }).versions.length;
+  const versionsCount = ((await (await fetch(`${base}/versions?limit=10000`, { headers })).json()) as { versions: unknown[] }).versions.length;
   const result = { commits: gitCount(repo), versionsOfWatched: versionsCount, currentObject: await run(base), versions: await run(`${base}/versions`) };
   process.kill(Number(serve));
   return result;
