@@ -22,7 +22,7 @@ const HELP = `kubetrail ${VERSION} — Kubernetes cluster state as git history
 Usage:
   kubetrail sync   [options]   snapshot clusters into the git repository (commit only when something changed)
   kubetrail types  [options]   list the resource types a sync would read, and why others are left out
-  kubetrail serve  [options]   HTTP API over the repository (sync triggers need $KUBETRAIL_API_TOKEN)
+  kubetrail serve  [options]   HTTP API over the repository (reads and sync triggers need $KUBETRAIL_API_TOKEN)
   kubetrail run    [options]   daemon: scheduled syncs (schedule in the config), push, webhooks, HTTP API
   kubetrail --version | --help
 
