@@ -4,6 +4,7 @@
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { objectId, readLooseObject, type ObjectType } from './objects.ts';
+import { failpoint } from './failpoint.ts';
 import { PackWriter } from './pack.ts';
 
 /** Git's default for gc.auto: pack once there are about this many loose objects. */
@@ -39,11 +40,15 @@ export function packLooseObjects(gitdir: string, limit = LOOSE_OBJECTS_LIMIT): n
         packed.push(file);
       }
     }
-    pack.finish()?.close();
+    pack.finish()?.close(); // pack and index durable (fsynced, renamed, directory synced) before any loose copy goes
   } catch (e) {
     pack.abort();
     throw e;
   }
-  for (const file of packed) rmSync(file, { force: true });
+  failpoint('maintenance-packed');
+  for (const file of packed) {
+    rmSync(file, { force: true });
+    failpoint('maintenance-deleting');
+  }
   return packed.length;
 }

@@ -1,13 +1,21 @@
 // Git object encoding and crash-safe loose-object writes.
 // isomorphic-git writes loose objects in place and never overwrites one, so a kill mid-write would leave a
-// corrupt object forever; here every object goes to a temp file first and is renamed into place.
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+// corrupt object forever; here every object goes to a temp file first, is fsynced and renamed into place, as
+// git does with core.fsync=loose-object.
+import { createHash, randomBytes } from 'node:crypto';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { deflateSync, inflateSync } from 'node:zlib';
+import { fsyncDir } from './atomic-write.ts';
 
 export type ObjectType = 'blob' | 'tree' | 'commit';
 
-export interface TreeEntry { mode: '100644' | '040000'; name: string; oid: string }
+/**
+ * A tree entry. `mode` as git writes it ('100644', '100755', '120000', '160000'; a subtree as '40000' or
+ * '040000'); `name` as a Buffer keeps bytes that are not UTF-8 exactly as they were.
+ */
+export interface TreeEntry { mode: string; name: string | Buffer; oid: string }
+
+const isTreeMode = (mode: string) => mode === '40000' || mode === '040000';
 
 /**
  * zlib at level 1: git reads any level, and speed matters more here than a few percent of size. The output
@@ -27,14 +35,27 @@ export function objectId(type: ObjectType, content: Uint8Array): string {
   return createHash('sha1').update(objectHeader(type, content.length)).update(content).digest('hex');
 }
 
-/** Git orders tree entries by name, comparing a subtree's name as if it ended in `/`. */
+/** Git orders tree entries by name bytes, comparing a subtree's name as if it ended in `/`. */
 export function encodeTree(entries: TreeEntry[]): Buffer {
-  const sorted = entries.map((e) => ({ ...e, key: Buffer.from(e.mode === '040000' ? `${e.name}/` : e.name) }))
-    .sort((a, b) => Buffer.compare(a.key, b.key));
+  const sorted = entries.map((e) => {
+    const name = typeof e.name === 'string' ? Buffer.from(e.name) : e.name;
+    return { ...e, name, key: isTreeMode(e.mode) ? Buffer.concat([name, Buffer.from('/')]) : name };
+  }).sort((a, b) => Buffer.compare(a.key, b.key));
   return Buffer.concat(sorted.flatMap((e) => [
-    Buffer.from(`${e.mode === '040000' ? '40000' : e.mode} ${e.name}\0`),
-    Buffer.from(e.oid, 'hex'),
+    Buffer.from(`${isTreeMode(e.mode) ? '40000' : e.mode} `, 'latin1'), e.name, Buffer.from([0]), Buffer.from(e.oid, 'hex'),
   ]));
+}
+
+/** A tree's entries with their mode and name bytes exactly as stored: re-encoding them gives the same tree. */
+export function parseTreeRaw(content: Buffer): TreeEntry[] {
+  const entries: TreeEntry[] = [];
+  for (let at = 0; at < content.length;) {
+    const space = content.indexOf(32, at);
+    const nul = content.indexOf(0, space);
+    entries.push({ mode: content.toString('latin1', at, space), name: Buffer.from(content.subarray(space + 1, nul)), oid: content.toString('hex', nul + 1, nul + 21) });
+    at = nul + 21;
+  }
+  return entries;
 }
 
 /** Parses a tree object's content, as isomorphic-git's readTree reports it. */
@@ -119,10 +140,19 @@ export function parseCommit(content: Buffer): ParsedCommit {
   return { tree: value(headers[0]), parents, author: { name, email, timestamp: Number(timestamp), timezoneOffset: east === 0 ? 0 : -east }, message };
 }
 
+/** Temp files of loose-object writes: ours carry our prefix; git's own `tmp_obj_*` are never touched. */
+const TMP_PREFIX = 'tmp_obj_kubetrail_';
+/** This process's temp files (a pid alone repeats: PID 1 in every container). */
+const OWN_TMP = `${TMP_PREFIX}${process.pid}_${randomBytes(4).toString('hex')}_`;
+/** A temp file of ours untouched this long is from a killed run (a live write takes milliseconds). */
+export const STALE_TEMP_MS = 10_000;
+
 export class ObjectWriter {
   readonly gitdir: string;
   /** The loose objects of each fan-out directory this writer has looked at: one readdir instead of a stat per object. */
   private readonly present = new Map<string, Set<string>>();
+  /** Directories with renames not yet durable (see `sync`). */
+  private readonly unsynced = new Set<string>();
   private tmpCount = 0;
   constructor(gitdir: string) {
     this.gitdir = gitdir;
@@ -149,12 +179,30 @@ export class ObjectWriter {
   writeLoose(type: ObjectType, content: Uint8Array, oid: string): void {
     const dir = `${this.gitdir}/objects/${oid.slice(0, 2)}`;
     const present = this.presentIn(dir);
-    if (present.size === 0) mkdirSync(dir, { recursive: true }); // fan-out directories are made when first needed
-    // Unique within the process (pid) and across a crash-restart of it (time): never another writer's temp file.
-    const tmp = `${dir}/tmp_obj_${process.pid}_${Date.now()}_${this.tmpCount++}`;
-    writeFileSync(tmp, deflate(Buffer.concat([Buffer.from(objectHeader(type, content.length)), content])));
+    if (present.size === 0 && !existsSync(dir)) { // fan-out directories are made when first needed
+      mkdirSync(dir, { recursive: true });
+      this.unsynced.add(`${this.gitdir}/objects`);
+    }
+    const tmp = `${dir}/${OWN_TMP}${this.tmpCount++}`;
+    const data = deflate(Buffer.concat([Buffer.from(objectHeader(type, content.length)), content]));
+    const fd = openSync(tmp, 'wx');
+    try {
+      for (let done = 0; done < data.length;) done += writeSync(fd, data, done);
+      // Durable before it has its name: a name with no data after a power loss would be taken as stored.
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
     renameSync(tmp, `${dir}/${oid.slice(2)}`);
+    this.unsynced.add(dir);
     present.add(oid.slice(2));
+  }
+
+  /** Makes the names of the objects written so far durable: call before a ref names any of them. */
+  sync(): void {
+    // Fan-out directories first, then objects/ (which holds new fan-out directories).
+    for (const dir of [...this.unsynced].sort().reverse()) fsyncDir(dir);
+    this.unsynced.clear();
   }
 
   /**
@@ -171,12 +219,19 @@ export class ObjectWriter {
     if (!names) {
       names = new Set();
       for (const name of existsSync(dir) ? readdirSync(dir) : []) {
-        // Another process's temp file is left over from a killed write (the repository lock keeps live writers out).
-        if (name.startsWith('tmp_obj_') && !name.startsWith(`tmp_obj_${process.pid}_`)) rmSync(`${dir}/${name}`, { force: true });
-        else names.add(name);
+        if (name.startsWith(TMP_PREFIX)) removeStaleTemp(`${dir}/${name}`);
+        else if (!name.startsWith('tmp_')) names.add(name); // git's own temp files are git's business
       }
       this.present.set(dir, names);
     }
     return names;
   }
+}
+
+/** Removes a temp file of a killed kubetrail write; a recent one, or one of this process, is left alone. */
+function removeStaleTemp(file: string): void {
+  if (file.slice(file.lastIndexOf('/') + 1).startsWith(OWN_TMP)) return;
+  try {
+    if (Date.now() - statSync(file).mtimeMs > STALE_TEMP_MS) rmSync(file, { force: true });
+  } catch { /* gone meanwhile */ }
 }

@@ -4,9 +4,11 @@
 // renames pack then index into place, so a run killed earlier leaves only a temp file that git ignores.
 // Format: https://git-scm.com/docs/gitformat-pack (pack version 2 without deltas, index version 2).
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeFileSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
+import { fsyncDir } from './atomic-write.ts';
+import { failpoint } from './failpoint.ts';
 import { deflate, objectId, type ObjectType, type ObjectWriter } from './objects.ts';
 import { PackFileReader } from './pack-reader.ts';
 
@@ -51,7 +53,10 @@ export class PackWriter {
 
   constructor(gitdir: string) {
     this.dir = join(gitdir, 'objects', 'pack');
-    mkdirSync(this.dir, { recursive: true });
+    if (!existsSync(this.dir)) {
+      mkdirSync(this.dir, { recursive: true });
+      fsyncDir(join(gitdir, 'objects'));
+    }
     this.tmp = join(this.dir, `${TMP_PREFIX}${process.pid}_${Date.now()}_${Math.random().toString(36).slice(2, 8)}`);
     this.fd = openSync(this.tmp, 'w+'); // read back for the checksum
     writeSync(this.fd, Buffer.alloc(12)); // header, filled in by finish()
@@ -97,14 +102,20 @@ export class PackWriter {
     writeSync(this.fd, header, 0, 12, 0);
     const checksum = this.hashFile();
     writeSync(this.fd, checksum, 0, 20, this.offset);
+    fsyncSync(this.fd);
     closeSync(this.fd);
     const name = `pack-${checksum.toString('hex')}`;
     const pack = join(this.dir, `${name}.pack`);
-    // git only looks at packs that have an index, so the index goes last; both are written before either is
-    // renamed, so only a kill between the two renames can leave a pack without its index.
-    writeFileSync(`${this.tmp}.idx`, encodeIndex(this.entries, checksum));
+    // git only looks at packs that have an index, so the index goes last; both are written and durable before
+    // either is renamed (core.fsync=pack), so only a kill between the two renames can leave a pack without its
+    // index, which git ignores. The directory is synced after the renames: then a ref may name the objects,
+    // and loose copies may go (maintenance.ts).
+    writeDurably(`${this.tmp}.idx`, encodeIndex(this.entries, checksum));
+    failpoint('pack-before-rename');
     renameSync(this.tmp, pack);
+    failpoint('pack-between-renames');
     renameSync(`${this.tmp}.idx`, join(this.dir, `${name}.idx`));
+    fsyncDir(this.dir);
     return new WrittenPack(pack, this.entries);
   }
 
@@ -113,6 +124,7 @@ export class PackWriter {
       closeSync(this.fd);
     } catch { /* already closed */ }
     rmSync(this.tmp, { force: true });
+    rmSync(`${this.tmp}.idx`, { force: true });
   }
 
   // The count in the header is known only now, so the checksum is computed over the file as written.
@@ -125,6 +137,16 @@ export class PackWriter {
       at += n;
     }
     return hash.digest();
+  }
+}
+
+function writeDurably(file: string, data: Buffer): void {
+  const fd = openSync(file, 'wx');
+  try {
+    for (let done = 0; done < data.length;) done += writeSync(fd, data, done);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
   }
 }
 

@@ -113,7 +113,7 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: { attem
     if (remoteHead) {
       const pendingNow = await unpushedCommits(repo, new Set([remoteHead, ...(known ? [known] : [])]));
       const tip = await replay(repo, pendingNow, remoteHead);
-      await repo.updateBranch(await repo.head(), tip);
+      await repo.moveBranch(await repo.head(), tip); // the working tree follows the replayed branch
       await setRef(repo, PUSHED_REF, remoteHead);
       replayed += pendingNow.length;
     }
@@ -132,15 +132,7 @@ export async function syncFromRemote(repo: Repo, target: RemoteTarget): Promise<
   const local = await repo.head();
   const pending = local ? await unpushedCommits(repo, new Set([remoteHead, ...(known ? [known] : [])])) : [];
   const next = pending.length === 0 || !local ? remoteHead : await replay(repo, pending, remoteHead);
-  if (next !== local) {
-    const filesOf = async (commit: string | undefined) => {
-      const tree = commit ? (await repo.readCommit(commit)).tree : undefined;
-      return repo.listFiles(tree && await repo.entryAt(tree, 'clusters'));
-    };
-    const before = await filesOf(local);
-    await repo.updateBranch(local, next);
-    await repo.syncWorktree('clusters', before, await filesOf(next));
-  }
+  if (next !== local) await repo.moveBranch(local, next); // checkout marker durable before the branch moves
   await setRef(repo, PUSHED_REF, remoteHead);
   return repo;
 }

@@ -1,13 +1,17 @@
 // A git repository as kubetrail uses it: read trees, write trees bottom-up from `path → blob id`, commit, and
-// move the branch last (write-then-rename), so a crash at any point leaves a valid repository.
+// move the branch last, in the order git keeps: objects durable, then the checkout marker, then the ref (lock,
+// fsync, rename, fsync), then the working tree; so a crash at any point leaves a valid repository that the next
+// run completes.
 import fs from 'node:fs';
-import { mkdir, readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-import { encodeCommit, encodeTree, parseCommit, parseTree, readLooseObject, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
+import { atomicWrite, fsyncDir, updateLocked } from './atomic-write.ts';
+import { failpoint } from './failpoint.ts';
+import { encodeCommit, encodeTree, parseCommit, parseTree, parseTreeRaw, readLooseObject, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
 import { ObjectBatch, type WrittenPack } from './pack.ts';
 import { IndexedPack } from './pack-reader.ts';
-import { applyToWorktree, changesFromIndex, type WorktreeChange } from './worktree.ts';
+import { applyToWorktree, changesFromIndex, checkIndexWritable, type WorktreeChange } from './worktree.ts';
 
 import { compareFiles, type FileMap } from './files.ts';
 
@@ -20,6 +24,9 @@ export interface CommitInfo {
   message: string;
   author: { name: string; email: string; timestamp: number };
 }
+
+/** The branch is not where the caller saw it: someone else (another cluster's sync, a person's `git commit`) moved it. */
+export class BranchMovedError extends Error {}
 
 export class Repo {
   readonly dir: string;
@@ -167,8 +174,12 @@ export class Repo {
    * Writes the trees for a set of files bottom-up and returns the root tree id (undefined when empty). With
    * `base` (the tree the files were before, and which paths changed since), only directories above a changed
    * path are written; every other directory keeps its tree id from `base` and its files are not even grouped.
+   * With `batch`, the trees go where the sync's blobs went (into its pack, for a first sync: one fsync instead
+   * of one per tree).
    */
-  async writeTreeFromFiles(files: FileMap, base?: { tree: string | undefined; changed: Iterable<string> }): Promise<string | undefined> {
+  async writeTreeFromFiles(
+    files: FileMap, base?: { tree: string | undefined; changed: Iterable<string> }, batch?: ObjectBatch,
+  ): Promise<string | undefined> {
     const dirty = new Set<string>(['']);
     const markParents = (path: string) => {
       for (let at = path.lastIndexOf('/'); at > 0 && !dirty.has(path.slice(0, at)); at = path.lastIndexOf('/', at - 1)) {
@@ -203,22 +214,31 @@ export class Repo {
         const oid = await write(dir ? `${dir}/${name}` : name, baseSubdirs.get(name));
         if (oid) entries.push({ mode: '040000', name, oid });
       }
-      return entries.length === 0 ? undefined : this.writer.write('tree', encodeTree(entries));
+      if (entries.length === 0) return undefined;
+      return batch ? batch.write('tree', encodeTree(entries)) : this.writer.write('tree', encodeTree(entries));
     };
     return write('', base?.tree);
   }
 
-  /** Returns a new root tree equal to `rootTree` with the subtree at `path` replaced (or removed when undefined). */
+  /**
+   * Returns a new root tree equal to `rootTree` with the subtree at `path` replaced (or removed when undefined).
+   * Every other entry keeps its mode and name bytes (submodules, symlinks, executables, names that are not UTF-8).
+   */
   async replaceSubtree(rootTree: string | undefined, path: string, subtree: string | undefined): Promise<string> {
     const [name, ...rest] = path.split('/');
-    const entries: TreeEntry[] = rootTree
-      ? (await this.readTree(rootTree)).map((e) => ({ mode: e.type === 'tree' ? '040000' : '100644', name: e.path, oid: e.oid }))
-      : [];
-    const existing = entries.find((e) => e.name === name);
+    const key = Buffer.from(name);
+    const entries = rootTree ? parseTreeRaw(await this.readObjectContent(rootTree)) : [];
+    const isName = (e: TreeEntry) => Buffer.compare(e.name as Buffer, key) === 0;
+    const existing = entries.find((e) => isName(e) && (e.mode === '40000' || e.mode === '040000'));
     const child = rest.length === 0 ? subtree : await this.replaceSubtreeOrEmpty(existing?.oid, rest.join('/'), subtree);
-    const kept = entries.filter((e) => e.name !== name);
-    if (child) kept.push({ mode: '040000', name, oid: child });
+    const kept = entries.filter((e) => !isName(e));
+    if (child) kept.push({ mode: '40000', name: key, oid: child });
     return this.writer.write('tree', encodeTree(kept));
+  }
+
+  /** An object's content as stored (no parsing). */
+  private async readObjectContent(oid: string): Promise<Buffer> {
+    return this.readDirect(oid) ?? Buffer.from((await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache })).object as Uint8Array);
   }
 
   private async replaceSubtreeOrEmpty(tree: string | undefined, path: string, subtree: string | undefined) {
@@ -239,32 +259,83 @@ export class Repo {
     return join(this.gitdir, 'kubetrail-checkout-pending');
   }
 
+  /** Prefixes this process marked and has not finished; any other line of the marker is a killed run's. */
+  private readonly marked = new Set<string>();
+
+  private async pendingPrefixes(): Promise<string[]> {
+    return (await readFile(this.pendingMarker, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  }
+
+  /**
+   * Records, durably, that the working tree under `prefix` is about to lag behind the branch. Call before the
+   * branch moves: a run killed after the move is then always completed by the next one (`finishPendingCheckout`).
+   */
+  async beginCheckout(prefix: string): Promise<void> {
+    if (this.bare) return;
+    checkIndexWritable(this); // an index kubetrail cannot update is refused before anything changes
+    const pending = await this.pendingPrefixes();
+    if (!pending.includes(prefix)) await atomicWrite(this.pendingMarker, [...pending, prefix, ''].join('\n'));
+    this.marked.add(prefix);
+  }
+
+  private async endCheckout(prefix: string): Promise<void> {
+    this.marked.delete(prefix);
+    const rest = (await this.pendingPrefixes()).filter((p) => p !== prefix);
+    if (rest.length > 0) await atomicWrite(this.pendingMarker, [...rest, ''].join('\n'));
+    else await unlink(this.pendingMarker).catch(() => {});
+  }
+
   /**
    * Makes the working tree and index under `prefix` go from `before` to `after` (paths relative to `prefix` →
-   * blob ids). A marker file covers the window between moving the branch and finishing, so a run killed in
-   * between is completed by the next one (`finishPendingCheckout`).
+   * blob ids), the branch having moved from the commit of `before` to that of `after` (see `beginCheckout`).
+   * When a killed run's checkout is pending too, everything pending is brought to HEAD instead.
    */
   async syncWorktree(prefix: string, before: FileMap, after: FileMap): Promise<void> {
     if (this.bare) return;
-    await writeFile(this.pendingMarker, `${prefix}\n`, { flag: 'a' });
+    const pending = await this.pendingPrefixes();
+    if (pending.some((p) => !this.marked.has(p))) return this.checkoutHead(new Set([...pending, prefix]));
+    if (!pending.includes(prefix)) await this.beginCheckout(prefix);
     const { added, changed, deleted } = compareFiles(before, after);
     const changes: WorktreeChange[] = [];
     for (const path of [...added, ...changed]) changes.push({ path: `${prefix}/${path}`, oid: after.get(path) });
     for (const path of deleted) changes.push({ path: `${prefix}/${path}` });
     await applyToWorktree(this, changes);
+    failpoint('checkout-done');
+    await this.endCheckout(prefix);
+  }
+
+  /** Completes the checkouts a killed run left pending (waits for this process's commits in progress). */
+  finishPendingCheckout(): Promise<void> {
+    return this.exclusive(async () => {
+      const pending = await this.pendingPrefixes();
+      if (pending.length > 0 && !this.bare) await this.checkoutHead(new Set(pending));
+    });
+  }
+
+  /** Brings the working tree and index under each prefix to HEAD, comparing with what the index records. */
+  private async checkoutHead(prefixes: Set<string>): Promise<void> {
+    const head = await this.head();
+    const tree = head ? (await this.readCommit(head)).tree : undefined;
+    for (const prefix of prefixes) {
+      const target = await this.listFiles(tree && await this.entryAt(tree, prefix), prefix);
+      await applyToWorktree(this, (index) => changesFromIndex(this.dir, index, prefix, target));
+    }
+    this.marked.clear();
     await unlink(this.pendingMarker).catch(() => {});
   }
 
-  async finishPendingCheckout(): Promise<void> {
-    const pending = await readFile(this.pendingMarker, 'utf8').catch(() => '');
-    if (!pending || this.bare) return;
-    const head = await this.head();
-    const tree = head ? (await this.readCommit(head)).tree : undefined;
-    for (const prefix of new Set(pending.split('\n').filter(Boolean))) {
-      const target = await this.listFiles(tree && await this.entryAt(tree, prefix), prefix);
-      await applyToWorktree(this, changesFromIndex(this, prefix, target));
-    }
-    await unlink(this.pendingMarker).catch(() => {});
+  /**
+   * Moves the branch from `expected` to `next` and brings the working tree under `prefix` along, marker first
+   * (for a branch moved to commits made elsewhere: a fetched or replayed remote head).
+   */
+  async moveBranch(expected: string | undefined, next: string, prefix = 'clusters'): Promise<void> {
+    const filesOf = async (commit: string | undefined) => {
+      const tree = commit ? (await this.readCommit(commit)).tree : undefined;
+      return this.listFiles(tree && await this.entryAt(tree, prefix));
+    };
+    await this.beginCheckout(prefix);
+    await this.updateBranch(expected, next);
+    await this.syncWorktree(prefix, await filesOf(expected), await filesOf(next));
   }
 
   async writeCommit(c: { tree: string; parents: string[]; author: Signature; message: string }): Promise<string> {
@@ -272,18 +343,26 @@ export class Repo {
   }
 
   /**
-   * Moves the branch from `expected` to `next` atomically (write a lock file, rename over the ref).
-   * Fails when the branch moved meanwhile, so no one else's commit is ever dropped.
+   * Moves the branch from `expected` to `next` atomically: every object this Repo wrote is made durable first,
+   * then the ref is locked exclusively (a git process holding it is waited for), compared, written, fsynced and
+   * renamed. Throws BranchMovedError when the branch moved meanwhile, so no one else's commit is ever dropped.
    */
   async updateBranch(expected: string | undefined, next: string): Promise<void> {
-    const current = await this.head();
-    if (current !== expected) throw new Error(`branch ${this.branch} moved from ${expected ?? 'nothing'} to ${current}; not overwriting`);
+    this.writer.sync();
+    failpoint('before-ref');
     const refFile = join(this.gitdir, this.ref);
-    await mkdir(join(refFile, '..'), { recursive: true });
-    // Callers hold the repository lock, so a leftover .lock is from a killed run and safe to overwrite.
-    const lock = `${refFile}.lock`;
-    await writeFile(lock, `${next}\n`);
-    await rename(lock, refFile);
+    if (!fs.existsSync(join(refFile, '..'))) {
+      await mkdir(join(refFile, '..'), { recursive: true });
+      fsyncDir(join(this.gitdir, 'refs'));
+    }
+    await updateLocked(refFile, async () => {
+      const current = await this.head();
+      if (current !== expected) {
+        throw new BranchMovedError(`branch ${this.branch} moved from ${expected ?? 'nothing'} to ${current}; not overwriting`);
+      }
+      failpoint('ref-locked');
+      return `${next}\n`;
+    });
+    failpoint('after-ref');
   }
-
 }

@@ -2,8 +2,9 @@
 // The same resourceVersion means the same object, and rendering is a pure function of the object and of the
 // settings in the fingerprint, so the blob is the same. A hit is used only when that blob is in the previous tree.
 import { createHash } from 'node:crypto';
-import { closeSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { HeldLock } from '../store/atomic-write.ts';
 
 const FORMAT = 2; // bump when normalize/serialize output changes (2: YAML 1.1 look-alike strings quoted)
 
@@ -52,7 +53,7 @@ export class RenderCache {
 
   /**
    * Saves what this run saw (deleted objects drop out) and lets go of the entries: a cache is closed once, at
-   * the end of its sync. Written atomically (losing it only costs time) and in chunks: one JSON string of every
+   * the end of its sync. Written atomically through a lock file (losing it only costs time) and in chunks: one JSON string of every
    * entry would be the largest thing a first sync holds.
    */
   close(): void {
@@ -63,7 +64,8 @@ export class RenderCache {
 
   private write(): void {
     mkdirSync(join(this.file, '..'), { recursive: true });
-    const fd = openSync(`${this.file}.tmp`, 'w');
+    const lock = HeldLock.tryAcquire(this.file);
+    if (!lock) return; // only another run's leftover could hold it: the next run saves a cache again
     try {
       let chunk = `{"fingerprint":${JSON.stringify(this.fingerprint)},"entries":[`;
       let first = true;
@@ -71,16 +73,17 @@ export class RenderCache {
         chunk += `${first ? '' : ','}${JSON.stringify([key, oid])}`;
         first = false;
         if (chunk.length > 1 << 16) {
-          writeSync(fd, chunk);
+          lock.write(chunk);
           chunk = '';
         }
       };
       for (const [key, { oid, seen }] of this.previous) if (seen && !this.added.has(key)) add(key, oid);
       for (const [key, oid] of this.added) add(key, oid);
-      writeSync(fd, `${chunk}]}`);
-    } finally {
-      closeSync(fd);
+      lock.write(`${chunk}]}`);
+    } catch (e) {
+      lock.rollback();
+      throw e;
     }
-    renameSync(`${this.file}.tmp`, this.file);
+    lock.commit();
   }
 }

@@ -16,7 +16,7 @@ import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { objectId } from '../store/objects.ts';
 import type { ObjectBatch } from '../store/pack.ts';
-import type { FileMap, Repo } from '../store/repo.ts';
+import { BranchMovedError, type FileMap, type Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
 import { readType } from './read-type.ts';
 import { RenderCache } from './render-cache.ts';
@@ -125,8 +125,8 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       // cache entry is only used for a blob the next run finds in HEAD, so a commit failing after this is harmless.
       cache.close();
       if (changes.added.length + changes.changed.length + changes.deleted.length > 0) {
-        objects.finish();
         result.commit = await commitClusterTree(repo, cluster.id, after, {
+          objects,
           previous: { files: before, tree: beforeTree, changed: [...changes.added, ...changes.changed, ...changes.deleted] },
           message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type)),
           author: config.author,
@@ -198,7 +198,8 @@ function countByType(after: FileMap, changes: { added: string[]; changed: string
 
 /**
  * Commits the cluster's new subtree on top of the current branch head, replacing only `clusters/<id>`.
- * If another cluster's sync moved the branch meanwhile, the commit is re-made on the new head.
+ * If the branch moved meanwhile (another cluster's sync, a person's `git commit` in the same repository), the
+ * commit is re-made on the new head. The checkout marker is durable before the branch moves (see Repo).
  */
 export async function commitClusterTree(
   repo: Repo, clusterId: string, files: FileMap,
@@ -206,23 +207,34 @@ export async function commitClusterTree(
     message: string; author: { name: string; email: string }; time: Date;
     /** The cluster's subtree as the sync read it, and the paths changed since: unchanged directories are reused. */
     previous: { files: FileMap; tree: string | undefined; changed: string[] };
+    /** The sync's new blobs: its trees join them, and all are made durable before the branch moves. */
+    objects?: ObjectBatch;
   },
 ): Promise<string> {
-  const subtree = await repo.writeTreeFromFiles(files, c.previous);
+  const subtree = await repo.writeTreeFromFiles(files, c.previous, c.objects);
+  c.objects?.finish();
   return repo.exclusive(async () => {
-    const head = await repo.head();
-    const headTree = head ? (await repo.readCommit(head)).tree : undefined;
     const prefix = clusterPrefix(clusterId);
-    const tree = await repo.replaceSubtree(headTree, prefix, subtree);
-    const commit = await repo.writeCommit({
-      tree,
-      parents: head ? [head] : [],
-      author: { ...c.author, timestamp: Math.floor(c.time.getTime() / 1000), timezoneOffset: 0 },
-      message: c.message,
-    });
-    await repo.updateBranch(head, commit);
-    // Only this cluster's sync writes its subtree, so what the sync read at its start is still what HEAD has.
-    await repo.syncWorktree(prefix, c.previous.files, files);
-    return commit;
+    await repo.beginCheckout(prefix);
+    for (let attempt = 1; ; attempt++) {
+      const head = await repo.head();
+      const headTree = head ? (await repo.readCommit(head)).tree : undefined;
+      const tree = await repo.replaceSubtree(headTree, prefix, subtree);
+      const commit = await repo.writeCommit({
+        tree,
+        parents: head ? [head] : [],
+        author: { ...c.author, timestamp: Math.floor(c.time.getTime() / 1000), timezoneOffset: 0 },
+        message: c.message,
+      });
+      try {
+        await repo.updateBranch(head, commit);
+      } catch (e) {
+        if (e instanceof BranchMovedError && attempt < 5) continue;
+        throw e;
+      }
+      // Only this cluster's sync writes its subtree, so what the sync read at its start is still what HEAD has.
+      await repo.syncWorktree(prefix, c.previous.files, files);
+      return commit;
+    }
   });
 }

@@ -39,7 +39,7 @@ describe('packing loose objects', () => {
     const checked = git(dir, ['cat-file', '--batch-check'], oids.join('\n')).split('\n');
     expect(checked.every((line, i) => line.startsWith(`${oids[i]} `) && !line.endsWith('missing'))).toBe(true);
     expect(git(dir, ['show', 'main:c-7.yaml'])).toBe('kind: ConfigMap\nname: c-7');
-  });
+  }, 60_000); // 2,000 loose objects, each fsynced as it is written
 
   it('leaves alone what it cannot read back as itself, and temp files of writes in progress', async () => {
     const { dir, gitdir } = await repoWithLooseObjects(5);

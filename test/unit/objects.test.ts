@@ -1,6 +1,6 @@
 // Our object encoding must agree byte for byte with the git CLI's.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -70,7 +70,7 @@ describe('object batches', () => {
     expect(gitIn(dir, ['fsck', '--strict', '--no-dangling'])).toBe('');
   });
 
-  it('leaves nothing behind when aborted, and removes temp packs of killed runs', async () => {
+  it('leaves nothing behind when aborted, and removes temp files of killed runs but never git\'s own', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'kt-pack-'));
     gitIn(dir, ['init', '-q']);
     const repo = await Repo.open(dir);
@@ -82,13 +82,20 @@ describe('object batches', () => {
     expect(readdirSync(packDir)).toEqual([]);
     writeFileSync(join(packDir, 'tmp_pack_kubetrail_1_0_dead'), 'partial'); // as a kill -9 of pid 1 would leave them
     const oid = objectId('blob', Buffer.from('x'));
-    mkdirSync(join(dir, '.git/objects', oid.slice(0, 2)), { recursive: true });
-    writeFileSync(join(dir, '.git/objects', oid.slice(0, 2), 'tmp_obj_1_0_0'), '');
+    const fanout = join(dir, '.git/objects', oid.slice(0, 2));
+    mkdirSync(fanout, { recursive: true });
+    const killed = join(fanout, 'tmp_obj_kubetrail_1_dead_0'); // a kubetrail write killed a minute ago
+    writeFileSync(killed, '');
+    utimesSync(killed, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    writeFileSync(join(fanout, 'tmp_obj_kubetrail_7_live_0'), ''); // recent: maybe a write in progress
+    writeFileSync(join(fanout, 'tmp_obj_AbC123'), ''); // git's own, of a `git add` running now
+    utimesSync(join(fanout, 'tmp_obj_AbC123'), new Date(0), new Date(0));
     const next = repo.objectBatch();
     expect(readdirSync(packDir)).toEqual([]);
     next.write('blob', Buffer.from('x'));
     next.abort();
-    expect(gitIn(dir, ['count-objects', '-v'])).toMatch(/^garbage: 0$/m);
+    expect(readdirSync(fanout).filter((n) => n.startsWith('tmp_')).sort()).toEqual(['tmp_obj_AbC123', 'tmp_obj_kubetrail_7_live_0']);
+    expect(readdirSync(fanout)).toContain(oid.slice(2));
   });
 });
 
