@@ -4,12 +4,12 @@
 // renames pack then index into place, so a run killed earlier leaves only a temp file that git ignores.
 // Format: https://git-scm.com/docs/gitformat-pack (pack version 2 without deltas, index version 2).
 import { createHash } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir } from './atomic-write.ts';
 import { failpoint } from './failpoint.ts';
-import { deflate, objectId, type ObjectType, type ObjectWriter } from './objects.ts';
+import { deflate, objectId, STALE_TEMP_MS, type ObjectType, type ObjectWriter } from './objects.ts';
 import { PackFileReader } from './pack-reader.ts';
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
@@ -183,10 +183,19 @@ function encodeIndex(entries: Map<string, PackEntry>, packChecksum: Buffer): Buf
 }
 
 // A temp pack of another process is left over from a killed run (the repository lock keeps live writers out).
+// So is a pack without its index, from a kill between the two renames of `finish` (git never reads it); only an
+// old one goes: git's own fetch has one for a moment between its renames too.
 function removeStaleTempPacks(gitdir: string): void {
   const dir = join(gitdir, 'objects', 'pack');
-  for (const f of existsSync(dir) ? readdirSync(dir) : []) {
+  const names = existsSync(dir) ? readdirSync(dir) : [];
+  const present = new Set(names);
+  for (const f of names) {
     if (f.startsWith(TMP_PREFIX) && !f.startsWith(`${TMP_PREFIX}${process.pid}_`)) rmSync(join(dir, f), { force: true });
+    if (/^pack-[0-9a-f]{40}\.pack$/.test(f) && !present.has(f.replace(/\.pack$/, '.idx'))) {
+      try {
+        if (Date.now() - statSync(join(dir, f)).mtimeMs > STALE_TEMP_MS) rmSync(join(dir, f), { force: true });
+      } catch { /* gone meanwhile */ }
+    }
   }
 }
 

@@ -81,6 +81,10 @@ describe('object batches', () => {
     batch.abort();
     expect(readdirSync(packDir)).toEqual([]);
     writeFileSync(join(packDir, 'tmp_pack_kubetrail_1_0_dead'), 'partial'); // as a kill -9 of pid 1 would leave them
+    const orphan = join(packDir, `pack-${'1'.repeat(40)}.pack`); // killed between the pack's rename and its index's
+    writeFileSync(orphan, 'PACK');
+    utimesSync(orphan, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
+    writeFileSync(join(packDir, `pack-${'2'.repeat(40)}.pack`), 'PACK'); // git's fetch, about to rename its index
     const oid = objectId('blob', Buffer.from('x'));
     const fanout = join(dir, '.git/objects', oid.slice(0, 2));
     mkdirSync(fanout, { recursive: true });
@@ -91,7 +95,7 @@ describe('object batches', () => {
     writeFileSync(join(fanout, 'tmp_obj_AbC123'), ''); // git's own, of a `git add` running now
     utimesSync(join(fanout, 'tmp_obj_AbC123'), new Date(0), new Date(0));
     const next = repo.objectBatch();
-    expect(readdirSync(packDir)).toEqual([]);
+    expect(readdirSync(packDir)).toEqual([`pack-${'2'.repeat(40)}.pack`]);
     next.write('blob', Buffer.from('x'));
     next.abort();
     expect(readdirSync(fanout).filter((n) => n.startsWith('tmp_')).sort()).toEqual(['tmp_obj_AbC123', 'tmp_obj_kubetrail_7_live_0']);
