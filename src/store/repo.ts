@@ -11,7 +11,7 @@ import { failpoint } from './failpoint.ts';
 import { encodeCommit, encodeTree, parseCommit, parseTree, parseTreeRaw, readLooseObject, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
 import { ObjectBatch, type WrittenPack } from './pack.ts';
 import { IndexedPack } from './pack-reader.ts';
-import { applyToWorktree, changesFromIndex, checkIndexWritable, type WorktreeChange } from './worktree.ts';
+import { applyChanges, changesFromIndex, checkIndexWritable, withIndexLocked, type HeldIndex, type WorktreeChange } from './worktree.ts';
 
 import { compareFiles, type FileMap } from './files.ts';
 
@@ -299,9 +299,45 @@ export class Repo {
     const changes: WorktreeChange[] = [];
     for (const path of [...added, ...changed]) changes.push({ path: `${prefix}/${path}`, oid: after.get(path) });
     for (const path of deleted) changes.push({ path: `${prefix}/${path}` });
-    await applyToWorktree(this, changes);
-    failpoint('checkout-done');
-    await this.endCheckout(prefix);
+    await this.holdingIndex((held) => applyChanges(this, held, changes));
+    await this.whenIndexWritten(async () => {
+      failpoint('checkout-done');
+      await this.endCheckout(prefix);
+    });
+  }
+
+  private heldIndex: HeldIndex | undefined;
+  private afterIndexWritten: (() => Promise<void>)[] = [];
+
+  /** Runs `fn` once the index held now is written (at once when none is held): the marker goes only then. */
+  private async whenIndexWritten(fn: () => Promise<void>): Promise<void> {
+    if (this.heldIndex) this.afterIndexWritten.push(fn);
+    else await fn();
+  }
+
+  /**
+   * Runs `fn` holding index.lock (taken here unless an outer call holds it): callers move the branch and update
+   * the index inside one `holdingIndex`, as git does, so a person's `git commit` never sees one without the other.
+   */
+  async holdingIndex<T>(fn: (held: HeldIndex) => Promise<T>): Promise<T> {
+    if (this.heldIndex) return fn(this.heldIndex);
+    if (this.bare) return fn({ index: { version: 2, entries: new Map(), kept: [] }, changed: false, inOrder: true });
+    this.afterIndexWritten = [];
+    const result = await withIndexLocked(this, async (held) => {
+      this.heldIndex = held;
+      try {
+        return await fn(held);
+      } finally {
+        this.heldIndex = undefined;
+      }
+    }).catch((e) => {
+      this.afterIndexWritten = [];
+      throw e;
+    });
+    const after = this.afterIndexWritten;
+    this.afterIndexWritten = [];
+    for (const f of after) await f();
+    return result;
   }
 
   /** Completes the checkouts a killed run left pending (waits for this process's commits in progress). */
@@ -318,10 +354,12 @@ export class Repo {
     const tree = head ? (await this.readCommit(head)).tree : undefined;
     for (const prefix of prefixes) {
       const target = await this.listFiles(tree && await this.entryAt(tree, prefix), prefix);
-      await applyToWorktree(this, (index) => changesFromIndex(this.dir, index, prefix, target));
+      await this.holdingIndex((held) => applyChanges(this, held, changesFromIndex(this.dir, held.index.entries, prefix, target)));
     }
-    this.marked.clear();
-    await unlink(this.pendingMarker).catch(() => {});
+    await this.whenIndexWritten(async () => {
+      this.marked.clear();
+      await unlink(this.pendingMarker).catch(() => {});
+    });
   }
 
   /**
@@ -333,9 +371,11 @@ export class Repo {
       const tree = commit ? (await this.readCommit(commit)).tree : undefined;
       return this.listFiles(tree && await this.entryAt(tree, prefix));
     };
-    await this.beginCheckout(prefix);
-    await this.updateBranch(expected, next);
-    await this.syncWorktree(prefix, await filesOf(expected), await filesOf(next));
+    await this.holdingIndex(async () => {
+      await this.beginCheckout(prefix);
+      await this.updateBranch(expected, next);
+      await this.syncWorktree(prefix, await filesOf(expected), await filesOf(next));
+    });
   }
 
   async writeCommit(c: { tree: string; parents: string[]; author: Signature; message: string }): Promise<string> {

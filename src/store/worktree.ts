@@ -71,36 +71,55 @@ export async function applyToWorktree(
   repo: CheckoutTarget, changes: WorktreeChange[] | ((index: IndexEntries) => WorktreeChange[]),
 ): Promise<void> {
   if (repo.bare || (Array.isArray(changes) && changes.length === 0)) return;
+  await withIndexLocked(repo, (held) => applyChanges(repo, held, typeof changes === 'function' ? changes(held.index.entries) : changes));
+}
+
+/** The index, read once its lock is held; written back when `changed` (else the lock is just released). */
+export interface HeldIndex { index: IndexFile; changed: boolean; inOrder: boolean }
+
+/**
+ * Holds index.lock while `fn` runs (git's index.lock is waited for, never taken), as git does across a commit or a
+ * checkout: a person's `git commit` meanwhile cannot pair the new HEAD with an index that does not match it yet.
+ */
+export async function withIndexLocked<T>(repo: CheckoutTarget, fn: (held: HeldIndex) => Promise<T>): Promise<T> {
   const indexFile = join(repo.gitdir, 'index');
+  let result: T | undefined;
   await updateLocked(indexFile, async () => {
-    const index = readIndex(indexFile);
-    const list = typeof changes === 'function' ? changes(index.entries) : changes;
-    if (list.length === 0) return undefined;
-    const made = new Set<string>();
-    const blocks = new EntryBlocks();
-    let added = false; // a Map keeps the position of replaced entries; only new keys can break the order
-    for (const c of list) {
-      const file = join(repo.dir, c.path);
-      const key = indexKey(c.path);
-      for (const stage of [1, 2, 3]) index.entries.delete(`${key}\0${stage}`); // recorded content resolves a conflict
-      if (!c.oid) {
-        await unlink(file).catch(() => {});
-        index.entries.delete(key);
-        await removeEmptyDirs(repo.dir, dirname(c.path));
-        continue;
-      }
-      const dir = dirname(file);
-      if (!made.has(dir)) {
-        mkdirSync(dir, { recursive: true });
-        made.add(dir);
-      }
-      added ||= !index.entries.has(key);
-      const stat = writeWorktreeFile(file, await repo.readBlob(c.oid));
-      index.entries.set(key, { oid: c.oid, raw: encodeEntry(c.path, c.oid, stat, (n) => blocks.take(n)) });
-    }
-    failpoint('worktree-written');
-    return encodeIndex(index, !added);
+    const held: HeldIndex = { index: readIndex(indexFile), changed: false, inOrder: true };
+    result = await fn(held);
+    return held.changed ? encodeIndex(held.index, held.inOrder) : undefined;
   });
+  return result as T;
+}
+
+/** Writes and deletes the changed files and records them in the held index. */
+export async function applyChanges(repo: CheckoutTarget, held: HeldIndex, changes: WorktreeChange[]): Promise<void> {
+  if (repo.bare || changes.length === 0) return;
+  const index = held.index;
+  const made = new Set<string>();
+  const blocks = new EntryBlocks();
+  held.changed = true;
+  for (const c of changes) {
+    const file = join(repo.dir, c.path);
+    const key = indexKey(c.path);
+    for (const stage of [1, 2, 3]) index.entries.delete(`${key}\0${stage}`); // recorded content resolves a conflict
+    if (!c.oid) {
+      await unlink(file).catch(() => {});
+      index.entries.delete(key);
+      await removeEmptyDirs(repo.dir, dirname(c.path));
+      continue;
+    }
+    const dir = dirname(file);
+    if (!made.has(dir)) {
+      mkdirSync(dir, { recursive: true });
+      made.add(dir);
+    }
+    // A Map keeps the position of replaced entries; only new keys can break the order.
+    if (!index.entries.has(key)) held.inOrder = false;
+    const stat = writeWorktreeFile(file, await repo.readBlob(c.oid));
+    index.entries.set(key, { oid: c.oid, raw: encodeEntry(c.path, c.oid, stat, (n) => blocks.take(n)) });
+  }
+  failpoint('worktree-written');
 }
 
 /** Writes a file and returns its stat for the index (sync calls: see ObjectWriter.write). */

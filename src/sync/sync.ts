@@ -213,7 +213,8 @@ export async function commitClusterTree(
 ): Promise<string> {
   const subtree = await repo.writeTreeFromFiles(files, c.previous, c.objects);
   c.objects?.finish();
-  return repo.exclusive(async () => {
+  // The index stays locked from before the branch moves until it matches the new commit (as in git commit).
+  return repo.exclusive(() => repo.holdingIndex(async () => {
     const prefix = clusterPrefix(clusterId);
     await repo.beginCheckout(prefix);
     for (let attempt = 1; ; attempt++) {
@@ -236,5 +237,5 @@ export async function commitClusterTree(
       await repo.syncWorktree(prefix, c.previous.files, files);
       return commit;
     }
-  });
+  }));
 }
