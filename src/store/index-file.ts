@@ -48,6 +48,9 @@ function pathRange(raw: Buffer): [number, number] {
   return [start, length < 0xfff ? start + length : raw.indexOf(0, start)];
 }
 
+/** The mode an entry records, as git writes it in trees ('100644', '120000', '160000'...). */
+export const modeOf = (raw: Buffer) => raw.readUInt32BE(24).toString(8);
+
 const stageOf = (raw: Buffer) => (raw.readUInt16BE(60) >> 12) & 3;
 
 function keyOf(raw: Buffer): string {
@@ -107,13 +110,13 @@ export function parseIndex(buf: Buffer | undefined, name = 'index'): IndexFile {
   return { version, entries, kept };
 }
 
-/** An entry record for a file (stat data as git records it, mode 100644, stage 0, no extended flags). */
+/** An entry record (stat data as git records it, stage 0, no extended flags). */
 export function encodeEntry(
-  path: string, oid: string,
+  path: string | Buffer, oid: string,
   s: { ctimeNs: bigint; mtimeNs: bigint; dev: bigint; ino: bigint; uid: bigint; gid: bigint; size: bigint },
-  out: (size: number) => Buffer = Buffer.alloc,
+  out: (size: number) => Buffer = Buffer.alloc, mode = 0o100644,
 ): Buffer {
-  const nameLength = Buffer.byteLength(path);
+  const nameLength = typeof path === 'string' ? Buffer.byteLength(path) : path.length;
   const raw = out(padded(62 + nameLength));
   const u32 = (v: bigint | number, at: number) => raw.writeUInt32BE(Number(BigInt(v) & 0xffffffffn), at);
   u32(s.ctimeNs / 1_000_000_000n, 0);
@@ -122,13 +125,14 @@ export function encodeEntry(
   u32(s.mtimeNs % 1_000_000_000n, 12);
   u32(s.dev, 16);
   u32(s.ino, 20);
-  u32(0o100644, 24);
+  u32(mode, 24);
   u32(s.uid, 28);
   u32(s.gid, 32);
   u32(s.size, 36);
   raw.write(oid, 40, 'hex');
   raw.writeUInt16BE(Math.min(nameLength, 0xfff), 60);
-  raw.write(path, 62);
+  if (typeof path === 'string') raw.write(path, 62);
+  else path.copy(raw, 62);
   return raw;
 }
 

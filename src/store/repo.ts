@@ -11,7 +11,7 @@ import { failpoint } from './failpoint.ts';
 import { encodeCommit, encodeTree, parseCommit, parseTree, parseTreeRaw, readLooseObject, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
 import { ObjectBatch, type WrittenPack } from './pack.ts';
 import { IndexedPack } from './pack-reader.ts';
-import { applyChanges, changesFromIndex, checkIndexWritable, withIndexLocked, type HeldIndex, type WorktreeChange } from './worktree.ts';
+import { applyChanges, changesFromIndex, changesOutside, checkIndexWritable, withIndexLocked, type HeldIndex, type WorktreeChange } from './worktree.ts';
 
 import { compareFiles, type FileMap } from './files.ts';
 
@@ -24,6 +24,9 @@ export interface CommitInfo {
   message: string;
   author: { name: string; email: string; timestamp: number };
 }
+
+/** The checkout marker's line for content outside clusters/ that a moved branch brought (see moveBranch). */
+const OUTSIDE = '/';
 
 /** The branch is not where the caller saw it: someone else (another cluster's sync, a person's `git commit`) moved it. */
 export class BranchMovedError extends Error {}
@@ -353,6 +356,11 @@ export class Repo {
     const head = await this.head();
     const tree = head ? (await this.readCommit(head)).tree : undefined;
     for (const prefix of prefixes) {
+      if (prefix === OUTSIDE) {
+        const target = await this.entriesOutside(head, 'clusters');
+        await this.holdingIndex((held) => applyChanges(this, held, changesOutside(this.dir, held.index.entries, 'clusters', target)));
+        continue;
+      }
       const target = await this.listFiles(tree && await this.entryAt(tree, prefix), prefix);
       await this.holdingIndex((held) => applyChanges(this, held, changesFromIndex(this.dir, held.index.entries, prefix, target)));
     }
@@ -371,11 +379,43 @@ export class Repo {
       const tree = commit ? (await this.readCommit(commit)).tree : undefined;
       return this.listFiles(tree && await this.entryAt(tree, prefix));
     };
+    // Content beside `prefix` changes too when the new head brings it (a fresh clone, a person's push).
+    const [outsideBefore, outsideAfter] = [await this.entriesOutside(expected, prefix), await this.entriesOutside(next, prefix)];
+    const outside: WorktreeChange[] = [];
+    for (const [path, e] of outsideAfter) {
+      const old = outsideBefore.get(path);
+      if (old?.oid !== e.oid || old.mode !== e.mode) outside.push({ path, ...e, raw: true });
+    }
+    for (const path of outsideBefore.keys()) if (!outsideAfter.has(path)) outside.push({ path, raw: true });
     await this.holdingIndex(async () => {
+      if (outside.length > 0) await this.beginCheckout(OUTSIDE);
       await this.beginCheckout(prefix);
       await this.updateBranch(expected, next);
+      if (outside.length > 0 && !this.bare) {
+        await this.holdingIndex((held) => applyChanges(this, held, outside));
+        await this.whenIndexWritten(() => this.endCheckout(OUTSIDE));
+      }
       await this.syncWorktree(prefix, await filesOf(expected), await filesOf(next));
     });
+  }
+
+  /**
+   * Every entry of a commit outside `owned/` (top-level `owned` skipped), with its mode; submodules not entered.
+   * Paths are the name bytes as latin1 strings: a person's names need not be UTF-8.
+   */
+  private async entriesOutside(commit: string | undefined, owned: string): Promise<Map<string, { oid: string; mode: string }>> {
+    const entries = new Map<string, { oid: string; mode: string }>();
+    const walk = async (oid: string, base: string): Promise<void> => {
+      for (const e of parseTreeRaw(await this.readObjectContent(oid))) {
+        const name = (e.name as Buffer).toString('latin1');
+        const path = base ? `${base}/${name}` : name;
+        if (!base && name === owned) continue;
+        if (e.mode === '40000' || e.mode === '040000') await walk(e.oid, path);
+        else entries.set(path, { oid: e.oid, mode: e.mode });
+      }
+    };
+    if (commit) await walk((await this.readCommit(commit)).tree, '');
+    return entries;
   }
 
   async writeCommit(c: { tree: string; parents: string[]; author: Signature; message: string }): Promise<string> {

@@ -2,14 +2,19 @@
 // (isomorphic-git's checkout re-verifies every file of the subtree: seconds for 10k files; this is proportional
 // to the change.) The index is locked before it is read, as git does, so a person's `git add` meanwhile is
 // never lost: git's index.lock is waited for, never overwritten (atomic-write.ts).
-import { closeSync, existsSync, fstatSync, mkdirSync, openSync, readFileSync, writeSync, type BigIntStats } from 'node:fs';
+import { chmodSync, closeSync, existsSync, fstatSync, lstatSync, mkdirSync, openSync, readFileSync, rmSync, symlinkSync, writeSync, type BigIntStats } from 'node:fs';
 import { rmdir, unlink } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { updateLocked } from './atomic-write.ts';
 import { failpoint } from './failpoint.ts';
-import { encodeEntry, encodeIndex, indexKey, parseIndex, pathOfKey, type IndexEntries, type IndexFile } from './index-file.ts';
+import { encodeEntry, encodeIndex, indexKey, modeOf, parseIndex, pathOfKey, type IndexEntries, type IndexFile } from './index-file.ts';
 
-export interface WorktreeChange { path: string; oid?: string } // no oid: the file goes
+/** No oid: the path goes. `mode` as in a tree (default 100644; 100755, 120000 symlink, 160000 submodule). */
+export interface WorktreeChange {
+  path: string; oid?: string; mode?: string;
+  /** `path` holds the name's bytes as latin1 (a name that is not UTF-8, from a person's tree). */
+  raw?: boolean;
+}
 
 /** What a checkout needs of a repository. */
 export interface CheckoutTarget {
@@ -100,30 +105,67 @@ export async function applyChanges(repo: CheckoutTarget, held: HeldIndex, change
   const blocks = new EntryBlocks();
   held.changed = true;
   for (const c of changes) {
-    const file = join(repo.dir, c.path);
-    const key = indexKey(c.path);
+    const file: string | Buffer = c.raw ? Buffer.concat([Buffer.from(`${repo.dir}/`), Buffer.from(c.path, 'latin1')]) : join(repo.dir, c.path);
+    const key = c.raw ? c.path : indexKey(c.path);
     for (const stage of [1, 2, 3]) index.entries.delete(`${key}\0${stage}`); // recorded content resolves a conflict
     if (!c.oid) {
-      await unlink(file).catch(() => {});
+      await unlink(file).catch(() => rmdir(file).catch(() => {})); // a submodule's directory goes when empty
       index.entries.delete(key);
-      await removeEmptyDirs(repo.dir, dirname(c.path));
+      if (!c.raw) await removeEmptyDirs(repo.dir, dirname(c.path));
       continue;
     }
-    const dir = dirname(file);
+    const dir = typeof file === 'string' ? dirname(file) : parentOf(file).toString('latin1');
     if (!made.has(dir)) {
-      mkdirSync(dir, { recursive: true });
+      mkdirSync(typeof file === 'string' ? dir : parentOf(file), { recursive: true });
       made.add(dir);
     }
     // A Map keeps the position of replaced entries; only new keys can break the order.
     if (!index.entries.has(key)) held.inOrder = false;
-    const stat = writeWorktreeFile(file, await repo.readBlob(c.oid));
-    index.entries.set(key, { oid: c.oid, raw: encodeEntry(c.path, c.oid, stat, (n) => blocks.take(n)) });
+    const mode = c.mode ?? '100644';
+    const stat = mode === '100644' ? writeWorktreeFile(file, await repo.readBlob(c.oid)) : await writeSpecial(file, mode, c.oid, repo);
+    const name = c.raw ? Buffer.from(c.path, 'latin1') : c.path;
+    index.entries.set(key, { oid: c.oid, raw: encodeEntry(name, c.oid, stat, (n) => blocks.take(n), parseInt(mode, 8)) });
   }
   failpoint('worktree-written');
 }
 
+/** An executable, a symlink or a submodule (its directory, left empty as git leaves one not initialised). */
+async function writeSpecial(file: string | Buffer, mode: string, oid: string, repo: CheckoutTarget): Promise<BigIntStats> {
+  if (mode === '160000') {
+    mkdirSync(file, { recursive: true });
+    return lstatSync(file, { bigint: true });
+  }
+  const data = await repo.readBlob(oid);
+  rmSync(file, { force: true });
+  if (mode === '120000') {
+    symlinkSync(Buffer.from(data), file);
+    return lstatSync(file, { bigint: true });
+  }
+  writeWorktreeFile(file, data);
+  chmodSync(file, 0o755);
+  return lstatSync(file, { bigint: true });
+}
+
+/**
+ * The changes that bring paths outside kubetrail's own `owned/` to `target` (path → mode and id), for a
+ * killed run's pending checkout of content fetched from the remote. Index entries that are not in `target`
+ * are left: they may be a person's `git add` of a new file.
+ */
+export function changesOutside(dir: string, index: IndexEntries, owned: string, target: Map<string, { oid: string; mode: string }>): WorktreeChange[] {
+  const changes: WorktreeChange[] = [];
+  for (const [path, e] of target) { // paths as latin1 bytes (see Repo.entriesOutside)
+    if (path.startsWith(`${owned}/`)) continue;
+    const entry = index.get(path);
+    const file = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(path, 'latin1')]);
+    if (entry?.oid !== e.oid || modeOf(entry.raw) !== e.mode || !existsSync(file)) changes.push({ path, ...e, raw: true });
+  }
+  return changes;
+}
+
+const parentOf = (file: Buffer) => file.subarray(0, file.lastIndexOf(47));
+
 /** Writes a file and returns its stat for the index (sync calls: see ObjectWriter.write). */
-function writeWorktreeFile(file: string, data: Uint8Array): BigIntStats {
+function writeWorktreeFile(file: string | Buffer, data: Uint8Array): BigIntStats {
   const fd = openSync(file, 'w');
   try {
     writeSync(fd, data);
