@@ -67,6 +67,7 @@ export class HeldLock {
     for (let tries = 0; tries < 2; tries++) {
       try {
         linkSync(temp, lockFile);
+        removeStaleLock(file); // now only sweeps temp files of runs killed before they took the lock
         return new HeldLock(file, temp, fd);
       } catch (e) {
         if (errno(e) === 'EEXIST') {

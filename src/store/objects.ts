@@ -183,7 +183,9 @@ export class ObjectWriter {
       mkdirSync(dir, { recursive: true });
       this.unsynced.add(`${this.gitdir}/objects`);
     }
-    const tmp = `${dir}/${OWN_TMP}${this.tmpCount++}`;
+    // Written in objects/ itself and renamed into the fan-out directory: a killed write's temp file is found by
+    // one listing (refresh), and git's count-objects does not see it as garbage meanwhile.
+    const tmp = `${this.gitdir}/objects/${OWN_TMP}${this.tmpCount++}`;
     const data = deflate(Buffer.concat([Buffer.from(objectHeader(type, content.length)), content]));
     const fd = openSync(tmp, 'wx');
     try {
@@ -211,6 +213,8 @@ export class ObjectWriter {
    */
   refresh(): void {
     this.present.clear();
+    const objects = `${this.gitdir}/objects`;
+    for (const name of existsSync(objects) ? readdirSync(objects) : []) if (name.startsWith(TMP_PREFIX)) removeStaleTemp(`${objects}/${name}`);
   }
 
   // Another process may add objects after the listing; the worst case is writing an identical object again.

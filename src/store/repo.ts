@@ -275,7 +275,7 @@ export class Repo {
    */
   async beginCheckout(prefix: string): Promise<void> {
     if (this.bare) return;
-    checkIndexWritable(this); // an index kubetrail cannot update is refused before anything changes
+    if (!this.heldIndex) checkIndexWritable(this); // an index kubetrail cannot update is refused before anything changes
     const pending = await this.pendingPrefixes();
     if (!pending.includes(prefix)) await atomicWrite(this.pendingMarker, [...pending, prefix, ''].join('\n'));
     this.marked.add(prefix);

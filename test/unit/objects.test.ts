@@ -94,7 +94,11 @@ describe('object batches', () => {
     writeFileSync(join(fanout, 'tmp_obj_kubetrail_7_live_0'), ''); // recent: maybe a write in progress
     writeFileSync(join(fanout, 'tmp_obj_AbC123'), ''); // git's own, of a `git add` running now
     utimesSync(join(fanout, 'tmp_obj_AbC123'), new Date(0), new Date(0));
+    const rootTemp = join(dir, '.git/objects', 'tmp_obj_kubetrail_1_dead_7'); // where writes go now
+    writeFileSync(rootTemp, 'deflated object, killed before its rename');
+    utimesSync(rootTemp, new Date(Date.now() - 60_000), new Date(Date.now() - 60_000));
     const next = repo.objectBatch();
+    expect(readdirSync(join(dir, '.git/objects')).filter((n) => n.startsWith('tmp_'))).toEqual([]);
     expect(readdirSync(packDir)).toEqual([`pack-${'2'.repeat(40)}.pack`]);
     next.write('blob', Buffer.from('x'));
     next.abort();

@@ -89,7 +89,7 @@ describe(`crash and failure safety (CLI under ${runtime})`, () => {
       await exited;
       if (child.signalCode === 'SIGKILL') interrupted++;
       if ('loose' in trigger || 'packBytes' in trigger) expect(() => git(repo, ['rev-parse', '--verify', '-q', 'HEAD'])).toThrow(); // killed before its commit
-      if (existsSync(join(repo, '.git'))) expect(git(repo, ['fsck', '--no-dangling']).replace(/notice:.*\n/g, '')).toBe('');
+      if (existsSync(join(repo, '.git'))) expect(git(repo, ['fsck', '--full', '--no-dangling']).replace(/notice:.*\n/g, '')).toBe('');
     }
     expect(interrupted).toBeGreaterThanOrEqual(4);
     const res = await runCli(['sync', '--config', file, '--json']);
@@ -98,6 +98,7 @@ describe(`crash and failure safety (CLI under ${runtime})`, () => {
     expect(commits(repo)).toBe(1);
     expect(git(repo, ['ls-tree', '-r', '--name-only', 'HEAD']).trim().split('\n')).toHaveLength(5000);
     expect(git(repo, ['status', '--porcelain'])).toBe('');
+    expect(git(repo, ['diff', '--cached', '--stat'])).toBe(''); // the index matches HEAD, not only the working tree
     expect(tempPackBytes(repo)).toBe(0); // what killed runs left behind is cleaned up
     expect(git(repo, ['count-objects', '-v'])).toMatch(/^garbage: 0$/m);
     const again = JSON.parse((await runCli(['sync', '--config', file, '--json'])).stdout);
