@@ -1,19 +1,19 @@
 // A git repository as kubetrail uses it: read trees, write trees bottom-up from `path → blob id`, commit, and
-// move the branch last, in the order git keeps: objects durable, then the checkout marker, then the ref (lock,
-// fsync, rename, fsync), then the working tree; so a crash at any point leaves a valid repository that the next
-// run completes.
+// move the branch last, in the order git keeps: objects durable (object-db.ts), then the checkout marker
+// (checkout.ts), then the ref (lock, fsync, rename, fsync), then the working tree; so a crash at any point
+// leaves a valid repository that the next run completes.
 import fs from 'node:fs';
-import { mkdir, readFile, unlink } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-import { atomicWrite, fsyncDir, updateLocked } from './atomic-write.ts';
+import { fsyncDir, updateLocked } from './atomic-write.ts';
 import { failpoint } from './failpoint.ts';
-import { encodeCommit, encodeTree, parseCommit, parseTree, parseTreeRaw, readLooseObject, ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
-import { ObjectBatch, type WrittenPack } from './pack.ts';
-import { IndexedPack } from './pack-reader.ts';
-import { applyChanges, changesFromIndex, changesOutside, checkIndexWritable, withIndexLocked, type HeldIndex, type WorktreeChange } from './worktree.ts';
-
-import { compareFiles, type FileMap } from './files.ts';
+import { Checkout } from './checkout.ts';
+import { ObjectDatabase } from './object-db.ts';
+import { encodeCommit, encodeTree, parseCommit, parseTree, parseTreeRaw, type ObjectWriter, type Signature, type TreeEntry } from './objects.ts';
+import type { ObjectBatch } from './pack.ts';
+import type { HeldIndex } from './worktree.ts';
+import type { FileMap } from './files.ts';
 
 export type { FileMap } from './files.ts';
 
@@ -25,9 +25,6 @@ export interface CommitInfo {
   author: { name: string; email: string; timestamp: number };
 }
 
-/** The checkout marker's line for content outside clusters/ that a moved branch brought (see moveBranch). */
-const OUTSIDE = '/';
-
 /** The branch is not where the caller saw it: someone else (another cluster's sync, a person's `git commit`) moved it. */
 export class BranchMovedError extends Error {}
 
@@ -36,16 +33,23 @@ export class Repo {
   readonly gitdir: string;
   readonly bare: boolean;
   readonly branch: string;
+  /** Loose objects and packs. */
+  readonly objects: ObjectDatabase;
   readonly writer: ObjectWriter;
   /** isomorphic-git's pack cache, shared by reads of one Repo. */
-  readonly cache: object = {};
+  readonly cache: object;
+  /** Working tree, index and checkout marker. */
+  readonly checkout: Checkout;
 
   private constructor(dir: string, gitdir: string, bare: boolean, branch: string) {
     this.dir = dir;
     this.gitdir = gitdir;
     this.bare = bare;
     this.branch = branch;
-    this.writer = new ObjectWriter(gitdir);
+    this.objects = new ObjectDatabase(gitdir);
+    this.writer = this.objects.writer;
+    this.cache = this.objects.cache;
+    this.checkout = new Checkout(this);
   }
 
   /** Opens the repository at `dir`, creating it when missing (bare when asked). */
@@ -72,80 +76,20 @@ export class Repo {
   }
 
   async readCommit(oid: string): Promise<CommitInfo> {
-    const own = this.readDirect(oid);
-    if (own) return { oid, ...parseCommit(own) };
-    const { commit } = await git.readCommit({ fs, gitdir: this.gitdir, oid, cache: this.cache });
-    return { oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author };
+    return { oid, ...parseCommit(await this.objects.read(oid)) };
   }
 
   /** A batch for the new objects of one sync (loose when few, one pack when many). */
   objectBatch(): ObjectBatch {
-    this.writer.refresh();
-    return new ObjectBatch(this.gitdir, this.writer, (pack) => {
-      // Kept so the worktree update right after a first sync reads its 10k blobs directly.
-      for (const old of this.recentPacks.slice(3)) old.close();
-      this.recentPacks = [pack, ...this.recentPacks.slice(0, 3)];
-    });
-  }
-
-  private recentPacks: WrittenPack[] = [];
-  /** The repository's packs by index file name (undefined: one isomorphic-git must read, e.g. an index v1). */
-  private packs = new Map<string, IndexedPack | undefined>();
-
-  /**
-   * An object's content, read here: from a pack this process just wrote, any other pack (one object at a time), or
-   * a loose file. Undefined for an object stored as a delta (fetched packs have them) or missing: isomorphic-git
-   * reads those (it loads a whole pack, so only what it must).
-   */
-  private readDirect(oid: string): Buffer | undefined {
-    for (const pack of this.recentPacks) {
-      const content = pack.read(oid);
-      if (content) return content;
-    }
-    return this.readPacked(oid) ?? this.readLoose(oid) ??
-      // Packs come and go (a first sync, a fetch, packed loose objects, git gc): list them again once.
-      (this.listPacks() ? this.readPacked(oid) : undefined);
-  }
-
-  private readPacked(oid: string): Buffer | undefined {
-    const id = Buffer.from(oid, 'hex');
-    for (const pack of this.packs.values()) {
-      const content = pack?.read(id);
-      if (content) return content;
-    }
-    return undefined;
-  }
-
-  private readLoose(oid: string): Buffer | undefined {
-    return readLooseObject(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2)))?.content;
-  }
-
-  /** Updates the packs known from objects/pack; true when that changed anything. */
-  private listPacks(): boolean {
-    const dir = join(this.gitdir, 'objects', 'pack');
-    const names = new Set(fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.endsWith('.idx')) : []);
-    let changed = false;
-    for (const [name, pack] of this.packs) {
-      if (names.has(name)) continue;
-      pack?.close();
-      this.packs.delete(name);
-      changed = true;
-    }
-    for (const name of names) {
-      if (this.packs.has(name)) continue;
-      this.packs.set(name, IndexedPack.open(join(dir, name)));
-      changed = true;
-    }
-    return changed;
+    return this.objects.batch();
   }
 
   async readTree(oid: string): Promise<{ mode: string; path: string; oid: string; type: string }[]> {
-    const own = this.readDirect(oid);
-    return own ? parseTree(own) : (await git.readTree({ fs, gitdir: this.gitdir, oid, cache: this.cache })).tree;
+    return parseTree(await this.objects.read(oid));
   }
 
   async readBlob(oid: string): Promise<Uint8Array> {
-    return this.readDirect(oid) ?? (await git.readBlob({ fs, gitdir: this.gitdir, oid, cache: this.cache })).blob;
+    return this.objects.read(oid);
   }
 
   /** The id of the tree or blob at `path` inside `treeOid`, if any. */
@@ -230,7 +174,7 @@ export class Repo {
   async replaceSubtree(rootTree: string | undefined, path: string, subtree: string | undefined): Promise<string> {
     const [name, ...rest] = path.split('/');
     const key = Buffer.from(name);
-    const entries = rootTree ? parseTreeRaw(await this.readObjectContent(rootTree)) : [];
+    const entries = rootTree ? parseTreeRaw(await this.objects.read(rootTree)) : [];
     const isName = (e: TreeEntry) => Buffer.compare(e.name as Buffer, key) === 0;
     const existing = entries.find((e) => isName(e) && (e.mode === '40000' || e.mode === '040000'));
     const child = rest.length === 0 ? subtree : await this.replaceSubtreeOrEmpty(existing?.oid, rest.join('/'), subtree);
@@ -239,10 +183,6 @@ export class Repo {
     return this.writer.write('tree', encodeTree(kept));
   }
 
-  /** An object's content as stored (no parsing). */
-  private async readObjectContent(oid: string): Promise<Buffer> {
-    return this.readDirect(oid) ?? Buffer.from((await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache })).object as Uint8Array);
-  }
 
   private async replaceSubtreeOrEmpty(tree: string | undefined, path: string, subtree: string | undefined) {
     const oid = await this.replaceSubtree(tree, path, subtree);
@@ -258,164 +198,29 @@ export class Repo {
     return run;
   }
 
-  private get pendingMarker(): string {
-    return join(this.gitdir, 'kubetrail-checkout-pending');
+  /** See Checkout.beginCheckout: call before the branch moves. */
+  beginCheckout(prefix: string): Promise<void> {
+    return this.checkout.beginCheckout(prefix);
   }
 
-  /** Prefixes this process marked and has not finished; any other line of the marker is a killed run's. */
-  private readonly marked = new Set<string>();
-
-  private async pendingPrefixes(): Promise<string[]> {
-    return (await readFile(this.pendingMarker, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  /** Working tree and index under `prefix` from `before` to `after` (see Checkout.syncWorktree). */
+  syncWorktree(prefix: string, before: FileMap, after: FileMap): Promise<void> {
+    return this.checkout.syncWorktree(prefix, before, after);
   }
 
-  /**
-   * Records, durably, that the working tree under `prefix` is about to lag behind the branch. Call before the
-   * branch moves: a run killed after the move is then always completed by the next one (`finishPendingCheckout`).
-   */
-  async beginCheckout(prefix: string): Promise<void> {
-    if (this.bare) return;
-    if (!this.heldIndex) checkIndexWritable(this); // an index kubetrail cannot update is refused before anything changes
-    const pending = await this.pendingPrefixes();
-    if (!pending.includes(prefix)) await atomicWrite(this.pendingMarker, [...pending, prefix, ''].join('\n'));
-    this.marked.add(prefix);
+  /** Runs `fn` holding index.lock (see Checkout.holdingIndex). */
+  holdingIndex<T>(fn: (held: HeldIndex) => Promise<T>): Promise<T> {
+    return this.checkout.holdingIndex(fn);
   }
 
-  private async endCheckout(prefix: string): Promise<void> {
-    this.marked.delete(prefix);
-    const rest = (await this.pendingPrefixes()).filter((p) => p !== prefix);
-    if (rest.length > 0) await atomicWrite(this.pendingMarker, [...rest, ''].join('\n'));
-    else await unlink(this.pendingMarker).catch(() => {});
-  }
-
-  /**
-   * Makes the working tree and index under `prefix` go from `before` to `after` (paths relative to `prefix` →
-   * blob ids), the branch having moved from the commit of `before` to that of `after` (see `beginCheckout`).
-   * When a killed run's checkout is pending too, everything pending is brought to HEAD instead.
-   */
-  async syncWorktree(prefix: string, before: FileMap, after: FileMap): Promise<void> {
-    if (this.bare) return;
-    const pending = await this.pendingPrefixes();
-    if (pending.some((p) => !this.marked.has(p))) return this.checkoutHead(new Set([...pending, prefix]));
-    if (!pending.includes(prefix)) await this.beginCheckout(prefix);
-    const { added, changed, deleted } = compareFiles(before, after);
-    const changes: WorktreeChange[] = [];
-    for (const path of [...added, ...changed]) changes.push({ path: `${prefix}/${path}`, oid: after.get(path) });
-    for (const path of deleted) changes.push({ path: `${prefix}/${path}` });
-    await this.holdingIndex((held) => applyChanges(this, held, changes));
-    await this.whenIndexWritten(async () => {
-      failpoint('checkout-done');
-      await this.endCheckout(prefix);
-    });
-  }
-
-  private heldIndex: HeldIndex | undefined;
-  private afterIndexWritten: (() => Promise<void>)[] = [];
-
-  /** Runs `fn` once the index held now is written (at once when none is held): the marker goes only then. */
-  private async whenIndexWritten(fn: () => Promise<void>): Promise<void> {
-    if (this.heldIndex) this.afterIndexWritten.push(fn);
-    else await fn();
-  }
-
-  /**
-   * Runs `fn` holding index.lock (taken here unless an outer call holds it): callers move the branch and update
-   * the index inside one `holdingIndex`, as git does, so a person's `git commit` never sees one without the other.
-   */
-  async holdingIndex<T>(fn: (held: HeldIndex) => Promise<T>): Promise<T> {
-    if (this.heldIndex) return fn(this.heldIndex);
-    if (this.bare) return fn({ index: { version: 2, entries: new Map(), kept: [] }, changed: false, inOrder: true });
-    this.afterIndexWritten = [];
-    const result = await withIndexLocked(this, async (held) => {
-      this.heldIndex = held;
-      try {
-        return await fn(held);
-      } finally {
-        this.heldIndex = undefined;
-      }
-    }).catch((e) => {
-      this.afterIndexWritten = [];
-      throw e;
-    });
-    const after = this.afterIndexWritten;
-    this.afterIndexWritten = [];
-    for (const f of after) await f();
-    return result;
-  }
-
-  /** Completes the checkouts a killed run left pending (waits for this process's commits in progress). */
+  /** Completes the checkouts a killed run left pending. */
   finishPendingCheckout(): Promise<void> {
-    return this.exclusive(async () => {
-      const pending = await this.pendingPrefixes();
-      if (pending.length > 0 && !this.bare) await this.checkoutHead(new Set(pending));
-    });
+    return this.checkout.finishPendingCheckout();
   }
 
-  /** Brings the working tree and index under each prefix to HEAD, comparing with what the index records. */
-  private async checkoutHead(prefixes: Set<string>): Promise<void> {
-    const head = await this.head();
-    const tree = head ? (await this.readCommit(head)).tree : undefined;
-    for (const prefix of prefixes) {
-      if (prefix === OUTSIDE) {
-        const target = await this.entriesOutside(head, 'clusters');
-        await this.holdingIndex((held) => applyChanges(this, held, changesOutside(this.dir, held.index.entries, 'clusters', target)));
-        continue;
-      }
-      const target = await this.listFiles(tree && await this.entryAt(tree, prefix), prefix);
-      await this.holdingIndex((held) => applyChanges(this, held, changesFromIndex(this.dir, held.index.entries, prefix, target)));
-    }
-    await this.whenIndexWritten(async () => {
-      this.marked.clear();
-      await unlink(this.pendingMarker).catch(() => {});
-    });
-  }
-
-  /**
-   * Moves the branch from `expected` to `next` and brings the working tree under `prefix` along, marker first
-   * (for a branch moved to commits made elsewhere: a fetched or replayed remote head).
-   */
-  async moveBranch(expected: string | undefined, next: string, prefix = 'clusters'): Promise<void> {
-    const filesOf = async (commit: string | undefined) => {
-      const tree = commit ? (await this.readCommit(commit)).tree : undefined;
-      return this.listFiles(tree && await this.entryAt(tree, prefix));
-    };
-    // Content beside `prefix` changes too when the new head brings it (a fresh clone, a person's push).
-    const [outsideBefore, outsideAfter] = [await this.entriesOutside(expected, prefix), await this.entriesOutside(next, prefix)];
-    const outside: WorktreeChange[] = [];
-    for (const [path, e] of outsideAfter) {
-      const old = outsideBefore.get(path);
-      if (old?.oid !== e.oid || old.mode !== e.mode) outside.push({ path, ...e, raw: true });
-    }
-    for (const path of outsideBefore.keys()) if (!outsideAfter.has(path)) outside.push({ path, raw: true });
-    await this.holdingIndex(async () => {
-      if (outside.length > 0) await this.beginCheckout(OUTSIDE);
-      await this.beginCheckout(prefix);
-      await this.updateBranch(expected, next);
-      if (outside.length > 0 && !this.bare) {
-        await this.holdingIndex((held) => applyChanges(this, held, outside));
-        await this.whenIndexWritten(() => this.endCheckout(OUTSIDE));
-      }
-      await this.syncWorktree(prefix, await filesOf(expected), await filesOf(next));
-    });
-  }
-
-  /**
-   * Every entry of a commit outside `owned/` (top-level `owned` skipped), with its mode; submodules not entered.
-   * Paths are the name bytes as latin1 strings: a person's names need not be UTF-8.
-   */
-  private async entriesOutside(commit: string | undefined, owned: string): Promise<Map<string, { oid: string; mode: string }>> {
-    const entries = new Map<string, { oid: string; mode: string }>();
-    const walk = async (oid: string, base: string): Promise<void> => {
-      for (const e of parseTreeRaw(await this.readObjectContent(oid))) {
-        const name = (e.name as Buffer).toString('latin1');
-        const path = base ? `${base}/${name}` : name;
-        if (!base && name === owned) continue;
-        if (e.mode === '40000' || e.mode === '040000') await walk(e.oid, path);
-        else entries.set(path, { oid: e.oid, mode: e.mode });
-      }
-    };
-    if (commit) await walk((await this.readCommit(commit)).tree, '');
-    return entries;
+  /** Moves the branch and brings the working tree along, marker first (see Checkout.moveBranch). */
+  moveBranch(expected: string | undefined, next: string, prefix = 'clusters'): Promise<void> {
+    return this.checkout.moveBranch(expected, next, prefix);
   }
 
   async writeCommit(c: { tree: string; parents: string[]; author: Signature; message: string }): Promise<string> {
