@@ -105,7 +105,7 @@ export async function applyChanges(repo: CheckoutTarget, held: HeldIndex, change
   const blocks = new EntryBlocks();
   held.changed = true;
   for (const c of changes) {
-    const file: string | Buffer = c.raw ? Buffer.concat([Buffer.from(`${repo.dir}/`), Buffer.from(c.path, 'latin1')]) : join(repo.dir, c.path);
+    const file = c.raw ? fsPath(repo.dir, c.path) : join(repo.dir, c.path);
     const key = c.raw ? c.path : indexKey(c.path);
     for (const stage of [1, 2, 3]) index.entries.delete(`${key}\0${stage}`); // recorded content resolves a conflict
     if (!c.oid) {
@@ -122,7 +122,8 @@ export async function applyChanges(repo: CheckoutTarget, held: HeldIndex, change
     // A Map keeps the position of replaced entries; only new keys can break the order.
     if (!index.entries.has(key)) held.inOrder = false;
     const mode = c.mode ?? '100644';
-    const stat = mode === '100644' ? writeWorktreeFile(file, await repo.readBlob(c.oid)) : await writeSpecial(file, mode, c.oid, repo);
+    const stat = typeof file !== 'string' && !BUFFER_PATHS ? NO_FILE // recorded, not written: see fsPath
+      : mode === '100644' ? writeWorktreeFile(file, await repo.readBlob(c.oid)) : await writeSpecial(file, mode, c.oid, repo);
     const name = c.raw ? Buffer.from(c.path, 'latin1') : c.path;
     index.entries.set(key, { oid: c.oid, raw: encodeEntry(name, c.oid, stat, (n) => blocks.take(n), parseInt(mode, 8)) });
   }
@@ -156,13 +157,28 @@ export function changesOutside(dir: string, index: IndexEntries, owned: string, 
   for (const [path, e] of target) { // paths as latin1 bytes (see Repo.entriesOutside)
     if (path.startsWith(`${owned}/`)) continue;
     const entry = index.get(path);
-    const file = Buffer.concat([Buffer.from(`${dir}/`), Buffer.from(path, 'latin1')]);
+    const file = fsPath(dir, path);
     if (entry?.oid !== e.oid || modeOf(entry.raw) !== e.mode || !existsSync(file)) changes.push({ path, ...e, raw: true });
   }
   return changes;
 }
 
 const parentOf = (file: Buffer) => file.subarray(0, file.lastIndexOf(47));
+
+/** Deno 2's node:fs decodes a Buffer path as UTF-8: a name that is not would be written under another name. */
+const BUFFER_PATHS = !('Deno' in globalThis);
+/** Stat data of a file not written: git sees it as missing from the working tree. */
+const NO_FILE = { ctimeNs: 0n, mtimeNs: 0n, dev: 0n, ino: 0n, uid: 0n, gid: 0n, size: 0n } as BigIntStats;
+
+/**
+ * A file name from its bytes (as latin1): a string when they are UTF-8, else the bytes themselves (Node takes
+ * Buffer paths; under Deno 2 such a name is recorded in the index but not written).
+ */
+function fsPath(dir: string, latin1: string): string | Buffer {
+  const bytes = Buffer.from(latin1, 'latin1');
+  const utf8 = bytes.toString('utf8');
+  return Buffer.from(utf8).equals(bytes) ? join(dir, utf8) : Buffer.concat([Buffer.from(`${dir}/`), bytes]);
+}
 
 /** Writes a file and returns its stat for the index (sync calls: see ObjectWriter.write). */
 function writeWorktreeFile(file: string | Buffer, data: Uint8Array): BigIntStats {

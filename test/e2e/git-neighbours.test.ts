@@ -55,7 +55,8 @@ describe(`kubetrail next to a person's git CLI (${runtime})`, () => {
     symlinkSync('README.md', join(person, 'link'));
     writeFileSync(join(person, 'deploy.sh'), '#!/bin/sh\necho deploy\n');
     chmodSync(join(person, 'deploy.sh'), 0o755);
-    writeFileSync(Buffer.concat([Buffer.from(`${person}/r`), Buffer.from([0xe9]), Buffer.from('sum\xe9.txt', 'latin1')]), 'latin-1 name\n');
+    // A CLI under Deno 2 cannot create a file whose name is not UTF-8 (its node:fs decodes Buffer paths).
+    if (runtime === 'node') writeFileSync(Buffer.concat([Buffer.from(`${person}/r`), Buffer.from([0xe9]), Buffer.from('sum\xe9.txt', 'latin1')]), 'latin-1 name\n');
     writeFileSync(join(person, 'notes.txt'), 'notes\n');
     gitRaw(person, ['add', '-A']);
     gitRaw(person, ['commit', '-q', '-m', 'neighbours']);
@@ -73,7 +74,7 @@ describe(`kubetrail next to a person's git CLI (${runtime})`, () => {
     expect(before).toContainEqual(expect.stringMatching(/^160000 commit [0-9a-f]{40}\tvendor\/lib$/));
     expect(before).toContainEqual(expect.stringMatching(/^120000 blob [0-9a-f]{40}\tlink$/));
     expect(before).toContainEqual(expect.stringMatching(/^100755 blob [0-9a-f]{40}\tdeploy\.sh$/));
-    expect(before).toContainEqual(expect.stringMatching(/^100644 blob [0-9a-f]{40}\tr\xe9sum\xe9\.txt$/));
+    if (runtime === 'node') expect(before).toContainEqual(expect.stringMatching(/^100644 blob [0-9a-f]{40}\tr\xe9sum\xe9\.txt$/));
     const a = cfg('a', person, 'ga', nsA);
     const b = cfg('b', other, 'gb', nsB);
     let replayed = 0;
