@@ -1,12 +1,61 @@
 // Reading pack files an object at a time. isomorphic-git reads a whole pack into memory the first time it needs
 // one object from it, and keeps it for the life of its cache: a daemon answering history queries would end up
-// holding every pack of the repository. Here an object costs one small read and one inflate.
-// Format: https://git-scm.com/docs/gitformat-pack (index version 2).
+// holding every pack of the repository. Here an object costs one small read and one inflate, plus its delta
+// bases for an object stored as a delta (fetched packs and git's own gc have them).
+// Format: https://git-scm.com/docs/gitformat-pack (index version 2; deltas as in "Deltified representation").
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { inflateSync } from 'node:zlib';
 
 const WINDOW_BYTES = 64 << 10;
 const IDX_SIGNATURE = 0xff744f63;
+const OFS_DELTA = 6;
+const REF_DELTA = 7;
+
+/** Where a delta's base comes from: the object at an offset of the same pack, or an object by id. */
+export interface DeltaBases {
+  atOffset(offset: number): Buffer | undefined;
+  byId(id: Buffer): Buffer | undefined;
+}
+
+/**
+ * Applies a git delta to its base: two sizes (base, result), then instructions, each either a copy of a range of
+ * the base (top bit set; which offset and size bytes follow is in the low 7 bits) or an insert of the next n bytes.
+ */
+export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+  let at = 0;
+  const size = () => {
+    let value = 0;
+    for (let shift = 0; ; shift += 7) {
+      const byte = delta[at++];
+      value += (byte & 0x7f) * 2 ** shift;
+      if (!(byte & 0x80)) return value;
+    }
+  };
+  const baseSize = size();
+  if (baseSize !== base.length) throw new Error(`delta expects a base of ${baseSize} bytes, got ${base.length}`);
+  const out = Buffer.allocUnsafe(size());
+  let written = 0;
+  while (at < delta.length) {
+    const op = delta[at++];
+    if (op & 0x80) {
+      let offset = 0;
+      let length = 0;
+      for (let i = 0; i < 4; i++) if (op & (1 << i)) offset += delta[at++] * 2 ** (8 * i);
+      for (let i = 0; i < 3; i++) if (op & (0x10 << i)) length += delta[at++] * 2 ** (8 * i);
+      if (length === 0) length = 0x10000;
+      if (offset + length > base.length || written + length > out.length) throw new Error('delta copies beyond its base or result');
+      written += base.copy(out, written, offset, offset + length);
+    } else if (op > 0) {
+      if (at + op > delta.length || written + op > out.length) throw new Error('delta inserts beyond its end');
+      written += delta.copy(out, written, at, at + op);
+      at += op;
+    } else {
+      throw new Error('delta has a reserved instruction (0)');
+    }
+  }
+  if (written !== out.length) throw new Error(`delta made ${written} bytes, expected ${out.length}`);
+  return out;
+}
 
 /** A pack file's bytes, read through a window: objects read in about the order they were written share reads. */
 export class PackFileReader {
@@ -23,19 +72,33 @@ export class PackFileReader {
   }
 
   /**
-   * The content of the object stored at [start, end), or undefined when it is stored as a delta (those need their
-   * base; isomorphic-git resolves them).
+   * The content of the object stored at [start, end). A delta's base is found with `bases`: by its offset in
+   * this pack, or by id; without them (or when the base is not found) a delta reads as undefined.
    */
-  object(start: number, end: number): Buffer | undefined {
+  object(start: number, end: number, bases?: DeltaBases): Buffer | undefined {
     const raw = this.bytes(start, end);
     const typeCode = (raw[0] >> 4) & 7;
-    if (typeCode < 1 || typeCode > 4) return undefined; // 6, 7: offset and reference deltas
     // The type-and-size header: 4 size bits in the first byte, 7 in each next one while the top bit is set.
     let size = raw[0] & 0x0f;
     let at = 0;
     for (let shift = 4; raw[at] & 0x80; shift += 7) size += (raw[++at] & 0x7f) * 2 ** shift;
+    at++;
     // An output buffer of the object's size: node's default 16 KiB per call is churn the GC sees late.
-    return inflateSync(raw.subarray(at + 1), { chunkSize: Math.max(64, size + 64) });
+    const inflate = (from: number) => inflateSync(raw.subarray(from), { chunkSize: Math.max(64, size + 64) });
+    if (typeCode >= 1 && typeCode <= 4) return inflate(at);
+    if (!bases || (typeCode !== OFS_DELTA && typeCode !== REF_DELTA)) return undefined;
+    if (typeCode === REF_DELTA) {
+      const baseId = Buffer.from(raw.subarray(at, at + 20));
+      const delta = inflate(at + 20); // before the base is read: that may move the window `raw` points into
+      const base = bases.byId(baseId);
+      return base && applyDelta(base, delta);
+    }
+    // The base's distance back from this object: big-endian 7-bit groups, each continuation adding one.
+    let distance = raw[at] & 0x7f;
+    while (raw[at] & 0x80) distance = (distance + 1) * 128 + (raw[++at] & 0x7f);
+    const delta = inflate(at + 1);
+    const base = bases.atOffset(start - distance);
+    return base && applyDelta(base, delta);
   }
 
   private bytes(start: number, end: number): Buffer {
@@ -62,6 +125,8 @@ export class PackFileReader {
   }
 }
 
+const RECENT_BASES_BYTES = 1 << 20;
+
 /** A pack on disk, found through its version-2 index: the index is held (~36 bytes an object), the pack is not. */
 export class IndexedPack {
   private readonly reader: PackFileReader;
@@ -86,16 +151,44 @@ export class IndexedPack {
     return new IndexedPack(packFile, idx, statSync(packFile).size);
   }
 
-  /** An object's content by its 20-byte id; undefined when it is not in this pack or is stored as a delta. */
+  /** An object's content by its 20-byte id; undefined when it is not in this pack (or a delta's base is not). */
   read(id: Buffer): Buffer | undefined {
     const i = this.find(id);
-    if (i < 0) return undefined;
-    const start = this.offset(i);
-    return this.reader.object(start, this.endOf(start));
+    return i < 0 ? undefined : this.objectAt(this.offset(i), false);
+  }
+
+  // Bases within the pack (git never writes thin packs to disk). A chain is read base first each time; the last
+  // few bases are kept, since objects next to each other in a pack are often deltas of the same base.
+  private readonly bases: DeltaBases = {
+    atOffset: (offset) => this.objectAt(offset, true),
+    byId: (id) => {
+      const i = this.find(id);
+      return i < 0 ? undefined : this.objectAt(this.offset(i), true);
+    },
+  };
+  private recentBases = new Map<number, Buffer>();
+  private recentBytes = 0;
+
+  private objectAt(start: number, asBase: boolean): Buffer | undefined {
+    const cached = this.recentBases.get(start);
+    if (cached) return cached;
+    const content = this.reader.object(start, this.endOf(start), this.bases);
+    if (asBase && content && content.length <= RECENT_BASES_BYTES / 4) {
+      this.recentBases.set(start, content);
+      this.recentBytes += content.length;
+      for (const [offset, kept] of this.recentBases) {
+        if (this.recentBytes <= RECENT_BASES_BYTES) break;
+        this.recentBases.delete(offset);
+        this.recentBytes -= kept.length;
+      }
+    }
+    return content;
   }
 
   close(): void {
     this.reader.close();
+    this.recentBases.clear();
+    this.recentBytes = 0;
   }
 
   // Names are sorted; the fan-out table says where those starting with each byte end.

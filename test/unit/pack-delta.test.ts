@@ -1,0 +1,77 @@
+// Deltas in packs git made, read by the project's own pack reader and compared with `git cat-file`: offset deltas
+// (git's default), reference deltas (repack.useDeltaBaseOffset=false), and long chains (--depth=50).
+import { execFileSync } from 'node:child_process';
+import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { applyDelta, IndexedPack } from '../../src/store/pack-reader.ts';
+
+const git = (dir: string, args: string[]) => execFileSync('git', args, { cwd: dir, maxBuffer: 256 << 20 });
+
+/** 60 commits of YAML files that change a little each time, and one that grows: good delta material. */
+function repository(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'kt-delta-'));
+  git(dir, ['init', '-q', '-b', 'main']);
+  const env = { ...process.env, GIT_AUTHOR_NAME: 'a', GIT_AUTHOR_EMAIL: 'a@x', GIT_COMMITTER_NAME: 'c', GIT_COMMITTER_EMAIL: 'c@x' };
+  for (let i = 0; i < 60; i++) {
+    for (let f = 0; f < 4; f++) {
+      const lines = Array.from({ length: 300 }, (_, l) => `key${l}: ${l % 7 === f ? i : l}`);
+      writeFileSync(join(dir, `cm-${f}.yaml`), `${lines.join('\n')}\n`);
+    }
+    writeFileSync(join(dir, 'log.txt'), Array.from({ length: i * 40 }, (_, l) => `entry ${l}`).join('\n'));
+    execFileSync('git', ['add', '-A'], { cwd: dir });
+    execFileSync('git', ['commit', '-q', '-m', `step ${i}`], { cwd: dir, env });
+  }
+  return dir;
+}
+
+function packOf(dir: string): { idx: string; deltas: number } {
+  const packs = join(dir, '.git/objects/pack');
+  const idx = join(packs, readdirSync(packs).find((f) => f.endsWith('.idx'))!);
+  const verify = git(dir, ['verify-pack', '-v', idx]).toString();
+  const deltas = verify.split('\n').filter((l) => /^[0-9a-f]{40} \w+ +\d+ \d+ \d+ \d+ [0-9a-f]{40}$/.test(l)).length;
+  return { idx, deltas };
+}
+
+function expectEveryObjectAsGitReadsIt(dir: string): void {
+  const { idx, deltas } = packOf(dir);
+  expect(deltas).toBeGreaterThan(100); // the pack really is mostly deltas
+  const pack = IndexedPack.open(idx)!;
+  // Every object with its content, in one git call: `<oid> <type> <size>\n<content>\n` each.
+  const all = git(dir, ['cat-file', '--batch-all-objects', '--batch']);
+  let count = 0;
+  for (let at = 0; at < all.length; count++) {
+    const eol = all.indexOf(10, at);
+    const [oid, , size] = all.toString('latin1', at, eol).split(' ');
+    const content = all.subarray(eol + 1, eol + 1 + Number(size));
+    expect(pack.read(Buffer.from(oid, 'hex')), oid).toEqual(content);
+    at = eol + 1 + Number(size) + 1;
+  }
+  expect(count).toBeGreaterThan(400);
+  pack.close();
+}
+
+describe('pack deltas', { timeout: 120_000 }, () => {
+  it('reads offset deltas of git repack -adf, chains up to 50 deep', () => {
+    const dir = repository();
+    git(dir, ['-c', 'pack.window=10', 'repack', '-adf', '-q', '--depth=50']);
+    expect(git(dir, ['verify-pack', '-v', packOf(dir).idx]).toString()).toMatch(/chain length = (1\d|[2-5]\d): \d+ object/);
+    expectEveryObjectAsGitReadsIt(dir);
+  });
+
+  it('reads reference deltas (base named by id)', () => {
+    const dir = repository();
+    git(dir, ['-c', 'pack.window=10', '-c', 'repack.useDeltaBaseOffset=false', 'repack', '-adf', '-q']);
+    expectEveryObjectAsGitReadsIt(dir);
+  });
+
+  it('refuses a delta that does not fit its base', () => {
+    const base = Buffer.from('hello world');
+    // base size 11, result size 5, copy offset 6 length 5 → "world"
+    expect(applyDelta(base, Buffer.from([11, 5, 0x91, 6, 5])).toString()).toBe('world');
+    expect(() => applyDelta(Buffer.from('short'), Buffer.from([11, 5, 0x91, 6, 5]))).toThrow(/base of 11 bytes/);
+    expect(() => applyDelta(base, Buffer.from([11, 5, 0x91, 8, 5]))).toThrow(/beyond/);
+    expect(() => applyDelta(base, Buffer.from([11, 5, 0]))).toThrow(/reserved/);
+  });
+});
