@@ -149,7 +149,7 @@ export class History {
     if (q.cursor && !/^[0-9a-f]{40}$/.test(q.cursor)) throw new RequestError(400, 'bad_cursor', 'cursor must be a commit id from nextCursor');
     const commits: CommitChanges[] = [];
     for await (const c of this.reader.commitsFrom(q.cursor)) {
-      const time = c.author.timestamp * 1000;
+      const time = c.committer.timestamp * 1000; // in order along first-parent history (see GitReader.resolve)
       if (commits.length >= limit) return { changes: commits, nextCursor: c.oid };
       if (until !== undefined && time > until) continue;
       if (since !== undefined && time < since) break;

@@ -89,7 +89,8 @@ export class GitReader {
   }
 
   /**
-   * A commit id from `at`: a full or abbreviated commit id, or an ISO time (the last commit at or before it).
+   * A commit id from `at`: a full or abbreviated commit id, or an ISO time (the branch as it was then: the newest
+   * commit committed at or before it).
    * Undefined `at` means the branch head.
    */
   async resolve(at?: string): Promise<string | undefined> {
@@ -108,7 +109,9 @@ export class GitReader {
     if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(time)) {
       throw new RequestError(400, 'bad_at', `"${at}" is neither a commit id nor an ISO time`);
     }
-    for await (const c of this.commitsFrom()) if (c.author.timestamp * 1000 <= time) return c.oid;
+    // Committer time: when the commit joined the branch, in order along first-parent history even after a push
+    // replayed it onto a newer remote head (its author time, when the cluster was read, may be older).
+    for await (const c of this.commitsFrom()) if (c.committer.timestamp * 1000 <= time) return c.oid;
     return undefined; // before the first commit: nothing existed yet
   }
 }

@@ -110,6 +110,8 @@ export interface ParsedCommit {
   tree: string;
   parents: string[];
   author: { name: string; email: string; timestamp: number; timezoneOffset: number };
+  /** Who made the commit and when (for a replayed commit: when it was re-made on the remote head). */
+  committer: { name: string; email: string; timestamp: number; timezoneOffset: number };
   message: string;
 }
 
@@ -131,13 +133,18 @@ export function parseCommit(content: Buffer): ParsedCommit {
   if (key(headers[0] ?? '') !== 'tree') throw new Error('commit: tree is not the first header');
   const parents: string[] = [];
   for (let i = 1; i < headers.length && key(headers[i]) === 'parent'; i++) parents.push(value(headers[i]));
-  const author = headers.find((h) => key(h) === 'author');
-  const [, name, email, timestamp, zone] = value(author ?? '').match(/^(.*) <(.*)> (.*) (.*)$/) ?? [];
-  if (name === undefined) throw new Error('commit: no author');
+  const author = parseSignature(headers.find((h) => key(h) === 'author'), 'author');
+  const committer = parseSignature(headers.find((h) => key(h) === 'committer'), 'committer');
+  const message = text.slice(blank + 2).replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '') + '\n';
+  return { tree: value(headers[0]), parents, author, committer, message };
+}
+
+function parseSignature(header: string | undefined, what: string): ParsedCommit['author'] {
+  const [, name, email, timestamp, zone] = (header ?? '').slice(what.length + 1).match(/^(.*) <(.*)> (.*) (.*)$/) ?? [];
+  if (name === undefined) throw new Error(`commit: no ${what}`);
   const [, sign, hours, minutes] = zone.match(/(\+|-)(\d\d)(\d\d)/) ?? ['', '+', '0', '0'];
   const east = (sign === '+' ? 1 : -1) * (Number(hours) * 60 + Number(minutes));
-  const message = text.slice(blank + 2).replace(/\r/g, '').replace(/^\n+/, '').replace(/\n+$/, '') + '\n';
-  return { tree: value(headers[0]), parents, author: { name, email, timestamp: Number(timestamp), timezoneOffset: east === 0 ? 0 : -east }, message };
+  return { name, email, timestamp: Number(timestamp), timezoneOffset: east === 0 ? 0 : -east };
 }
 
 /** Temp files of loose-object writes: ours carry our prefix; git's own `tmp_obj_*` are never touched. */

@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { clusterPrefix } from '../snapshot/path.ts';
+import { commitTime } from './commit-time.ts';
 import type { Repo } from './repo.ts';
 
 export interface RemoteTarget { url: string; branch: string; username: string; token?: string }
@@ -67,7 +68,11 @@ async function unpushedCommits(repo: Repo, stopAt: Set<string>): Promise<string[
 
 const clusterOf = (message: string) => message.match(/^Kubetrail-Cluster: (.+)$/m)?.[1];
 
-/** Re-makes `commits` on top of `base`, each replacing only its cluster's subtree. Returns the new tip. */
+/**
+ * Re-makes `commits` on top of `base`, each replacing only its cluster's subtree. Returns the new tip. Author time
+ * stays when the cluster was read; committer time is now (never before the new parent's), so first-parent history
+ * stays in time order.
+ */
 async function replay(repo: Repo, commits: string[], base: string): Promise<string> {
   let tip = base;
   for (const oid of commits) {
@@ -75,9 +80,13 @@ async function replay(repo: Repo, commits: string[], base: string): Promise<stri
     const clusterId = clusterOf(c.message);
     if (!clusterId) throw new PushError(`commit ${oid} has no Kubetrail-Cluster trailer; cannot re-apply it on the remote head`);
     const subtree = await repo.entryAt(c.tree, clusterPrefix(clusterId));
-    const baseTree = (await repo.readCommit(tip)).tree;
-    const tree = await repo.replaceSubtree(baseTree, clusterPrefix(clusterId), subtree);
-    tip = await repo.writeCommit({ tree, parents: [tip], author: { ...c.author, timezoneOffset: 0 }, message: c.message });
+    const parent = await repo.readCommit(tip);
+    const tree = await repo.replaceSubtree(parent.tree, clusterPrefix(clusterId), subtree);
+    tip = await repo.writeCommit({
+      tree, parents: [tip], message: c.message,
+      author: { ...c.author, timezoneOffset: 0 },
+      committer: { name: c.committer.name, email: c.committer.email, timestamp: commitTime(parent), timezoneOffset: 0 },
+    });
   }
   return tip;
 }

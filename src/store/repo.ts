@@ -23,6 +23,7 @@ export interface CommitInfo {
   parents: string[];
   message: string;
   author: { name: string; email: string; timestamp: number };
+  committer: { name: string; email: string; timestamp: number };
 }
 
 /** The branch is not where the caller saw it: someone else (another cluster's sync, a person's `git commit`) moved it. */
@@ -223,8 +224,8 @@ export class Repo {
     return this.checkout.moveBranch(expected, next, prefix);
   }
 
-  async writeCommit(c: { tree: string; parents: string[]; author: Signature; message: string }): Promise<string> {
-    return this.writer.write('commit', encodeCommit({ ...c, committer: c.author }));
+  async writeCommit(c: { tree: string; parents: string[]; author: Signature; committer?: Signature; message: string }): Promise<string> {
+    return this.writer.write('commit', encodeCommit({ ...c, committer: c.committer ?? c.author }));
   }
 
   /**

@@ -15,6 +15,7 @@ import { clusterPrefix } from '../snapshot/path.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { objectId } from '../store/objects.ts';
+import { commitTime } from '../store/commit-time.ts';
 import type { ObjectBatch } from '../store/pack.ts';
 import { BranchMovedError, type FileMap, type Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
@@ -219,12 +220,14 @@ export async function commitClusterTree(
     await repo.beginCheckout(prefix);
     for (let attempt = 1; ; attempt++) {
       const head = await repo.head();
-      const headTree = head ? (await repo.readCommit(head)).tree : undefined;
-      const tree = await repo.replaceSubtree(headTree, prefix, subtree);
+      const parent = head ? await repo.readCommit(head) : undefined;
+      const tree = await repo.replaceSubtree(parent?.tree, prefix, subtree);
       const commit = await repo.writeCommit({
         tree,
         parents: head ? [head] : [],
         author: { ...c.author, timestamp: Math.floor(c.time.getTime() / 1000), timezoneOffset: 0 },
+        // Author time is when the cluster was read; committer time when the commit was made, never before its parent's.
+        committer: { ...c.author, timestamp: commitTime(parent), timezoneOffset: 0 },
         message: c.message,
       });
       try {

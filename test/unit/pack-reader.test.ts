@@ -37,7 +37,7 @@ async function expectAllReadable(dir: string): Promise<Repo> {
     if (type === 'commit') {
       const c = await repo.readCommit(oid);
       const { commit } = await git.readCommit({ fs, gitdir: join(dir, '.git'), oid });
-      expect(c).toEqual({ oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author });
+      expect(c).toEqual({ oid, tree: commit.tree, parents: commit.parent, message: commit.message, author: commit.author, committer: commit.committer });
     }
   }
   return repo;
@@ -75,7 +75,7 @@ describe('reading packs an object at a time', () => {
     for (const text of commits) {
       const oid = run(dir, ['hash-object', '-t', 'commit', '-w', '--literally', '--stdin'], text).trim();
       const { commit } = await git.readCommit({ fs, gitdir: join(dir, '.git'), oid });
-      expect(parseCommit(Buffer.from(text))).toEqual({ tree: commit.tree, parents: commit.parent, author: commit.author, message: commit.message });
+      expect(parseCommit(Buffer.from(text))).toEqual({ tree: commit.tree, parents: commit.parent, author: commit.author, committer: commit.committer, message: commit.message });
     }
   });
 });
