@@ -1,7 +1,11 @@
 // A sync run over the configured clusters: one repository lock, clusters in parallel up to `concurrency`.
+import { existsSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { Config } from '../config/types.ts';
 import { mapLimit } from '../util/map-limit.ts';
-import { lockRepo } from '../store/lock.ts';
+import { DEFAULT_STALE_MS, lockRepo } from '../store/lock.ts';
 import { packLooseObjects } from '../store/maintenance.ts';
 import { pushWithRetry, syncFromRemote, type PushResult, type RemoteTarget } from '../store/remote.ts';
 import { Repo } from '../store/repo.ts';
@@ -38,27 +42,57 @@ export async function syncClusters(config: Config, o: RunOptions = {}): Promise<
 
 /** One run: lock the repository, (optionally) start from the remote head, sync clusters, (optionally) push. */
 export async function runSync(config: Config, o: RunOptions = {}): Promise<RunResult> {
+  if (o.dryRun) return dryRun(config, o);
   const clusters = o.clusterIds ? config.clusters.filter((c) => o.clusterIds!.includes(c.id)) : config.clusters;
   const target = o.push ? remoteTarget(config, o.env) : undefined;
   const repo = await openRepo(config);
-  const lock = o.dryRun ? undefined : await lockRepo(repo.gitdir, o.lockWaitMs ?? 0);
+  const lock = await lockRepo(repo.gitdir, { waitMs: o.lockWaitMs ?? 0, staleMs: lockStaleMs(o.env ?? process.env) });
+  const assertLocked = () => lock.assertHeld();
   try {
-    if (target && !o.dryRun) await syncFromRemote(repo, target);
+    if (target) await syncFromRemote(repo, target);
     const now = new Date();
     const results = await mapLimit(clusters, config.concurrency, (cluster) => syncCluster({
-      config, cluster, repo, now, dryRun: o.dryRun, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env,
+      config, cluster, repo, now, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env, assertLocked,
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
     }));
-    if (!o.dryRun) packLoose(repo);
-    if (!target || o.dryRun) return { results };
+    packLoose(repo);
+    if (!target) return { results };
     try {
       return { results, push: await pushWithRetry(repo, target) };
     } catch (e) {
       return { results, pushError: (e as Error).message };
     }
   } finally {
-    await lock?.release();
+    await lock.release();
   }
+}
+
+/**
+ * What a run would change, with nothing written: no lock (a dry run reads only what is committed, so it may run
+ * beside a real run), no pending checkout finished, no object or temp pack touched, no repository created (a
+ * missing one reads as an empty history from a throw-away directory).
+ */
+async function dryRun(config: Config, o: RunOptions): Promise<RunResult> {
+  const clusters = o.clusterIds ? config.clusters.filter((c) => o.clusterIds!.includes(c.id)) : config.clusters;
+  const exists = existsSync(join(config.repo, '.git', 'HEAD')) || (existsSync(join(config.repo, 'HEAD')) && existsSync(join(config.repo, 'objects')));
+  const empty = exists ? undefined : await mkdtemp(join(tmpdir(), 'kubetrail-dry-run-'));
+  try {
+    const repo = empty ? await Repo.open(empty, { bare: true, branch: config.branch }) : await openRepo(config);
+    const now = new Date();
+    const results = await mapLimit(clusters, config.concurrency, (cluster) => syncCluster({
+      config, cluster, repo, now, dryRun: true, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env,
+      onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
+    }));
+    return { results };
+  } finally {
+    if (empty) await rm(empty, { recursive: true, force: true });
+  }
+}
+
+/** The lock's stale timeout: KUBETRAIL_LOCK_STALE_SECONDS (tests shorten it), else 30 s. */
+function lockStaleMs(env: Record<string, string | undefined>): number {
+  const seconds = Number(env.KUBETRAIL_LOCK_STALE_SECONDS);
+  return env.KUBETRAIL_LOCK_STALE_SECONDS && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_STALE_MS;
 }
 
 // Housekeeping under the lock, once the commits are made: a repository that outlives its runs (a daemon's, or a

@@ -34,6 +34,8 @@ export interface SyncClusterOptions {
   client?: KubeClient;
   env?: Record<string, string | undefined>;
   onTypeDone?: (type: string, counts: TypeCounts | undefined, error?: string) => void;
+  /** Fails when the run lost the repository lock: checked before the branch moves. */
+  assertLocked?: () => Promise<void>;
 }
 
 /** Serializes an object exactly as it is stored. */
@@ -61,7 +63,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const prefix = clusterPrefix(cluster.id);
     const hmacKey = config.secrets.unsafeStorePlaintextSecrets ? undefined : config.secrets.hmacKey ?? '';
     // What the last sync recorded is read while discovery waits for the server.
-    const recorded = readRecorded(repo, prefix, () => new RenderCache(repo.gitdir, cluster.id, {
+    const recorded = readRecorded(repo, prefix, dryRun, () => new RenderCache(repo.gitdir, cluster.id, {
       keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : createHash('sha256').update(hmacKey).digest('hex'),
     }));
     recorded.catch(() => {}); // awaited below
@@ -73,7 +75,8 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const { before, beforeTree, cache } = await recorded;
     let knownBlobs: Set<string> | undefined; // built at the first render: a run without changes never needs it
     const known = (oid: string) => (knownBlobs ??= new Set(before.values())).has(oid);
-    const objects = batch = repo.objectBatch();
+    // A dry run makes no batch: creating one clears other runs' temp packs.
+    const objects = batch = dryRun ? undefined : repo.objectBatch();
     const stats = { written: 0 };
     const after: FileMap = new Map();
     const keepStatus = settings.keepStatus.map(compileTypePattern);
@@ -89,7 +92,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
         obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
         obj.kind ??= type.kind;
         const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
-        return dryRun ? objectId('blob', bytes) : objects.write('blob', bytes, known, stats);
+        return objects ? objects.write('blob', bytes, known, stats) : objectId('blob', bytes);
       };
       try {
         const files = await readType({ client, settings, cache, before }, type, blobOf, recordedCounts.has(type.name));
@@ -125,13 +128,14 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       // Saved (and out of memory) before the commit, whose working-tree write is a first sync's memory peak. A
       // cache entry is only used for a blob the next run finds in HEAD, so a commit failing after this is harmless.
       cache.close();
-      if (changes.added.length + changes.changed.length + changes.deleted.length > 0) {
+      if (objects && changes.added.length + changes.changed.length + changes.deleted.length > 0) {
         result.commit = await commitClusterTree(repo, cluster.id, after, {
           objects,
           previous: { files: before, tree: beforeTree, changed: [...changes.added, ...changes.changed, ...changes.deleted] },
           message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type)),
           author: config.author,
           time: o.now ?? new Date(),
+          assertLocked: o.assertLocked,
         });
         o.events?.emit('change.detected', { clusterId: cluster.id, commit: result.commit, ...changes });
       }
@@ -168,8 +172,8 @@ function countTypes(files: FileMap): Map<string, number> {
   return counts;
 }
 
-async function readRecorded(repo: Repo, prefix: string, loadCache: () => RenderCache) {
-  await repo.finishPendingCheckout();
+async function readRecorded(repo: Repo, prefix: string, dryRun: boolean, loadCache: () => RenderCache) {
+  if (!dryRun) await repo.finishPendingCheckout(); // a dry run reads what is committed and leaves the rest alone
   const head = await repo.head();
   const headTree = head ? (await repo.readCommit(head)).tree : undefined;
   const beforeTree = headTree && await repo.entryAt(headTree, prefix);
@@ -210,6 +214,7 @@ export async function commitClusterTree(
     previous: { files: FileMap; tree: string | undefined; changed: string[] };
     /** The sync's new blobs: its trees join them, and all are made durable before the branch moves. */
     objects?: ObjectBatch;
+    assertLocked?: () => Promise<void>;
   },
 ): Promise<string> {
   const subtree = await repo.writeTreeFromFiles(files, c.previous, c.objects);
@@ -222,6 +227,7 @@ export async function commitClusterTree(
       const head = await repo.head();
       const parent = head ? await repo.readCommit(head) : undefined;
       const tree = await repo.replaceSubtree(parent?.tree, prefix, subtree);
+      await c.assertLocked?.();
       const commit = await repo.writeCommit({
         tree,
         parents: head ? [head] : [],
