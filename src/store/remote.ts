@@ -1,12 +1,17 @@
 // Pushing to a shared remote. Many clusters push to one branch at once; each owns `clusters/<id>/`, so when a push
 // is rejected we fetch the new remote head and re-make our unpushed commits on top of it, replacing only the
 // subtrees of the clusters they recorded (isomorphic-git has no rebase; this is simpler and exact). No force push.
+// What the remote has is what it advertises, not what we last pushed: a remote recreated empty gets our history
+// whole, one force-pushed with another history gets our unpushed commits replayed on top of its head.
+// isomorphic-git gets a fresh object cache per call: it keeps every pack it reads whole in the cache it is given.
 import fs from 'node:fs';
+import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { clusterPrefix } from '../snapshot/path.ts';
 import { commitTime } from './commit-time.ts';
-import type { Repo } from './repo.ts';
+import type { CommitInfo, Repo } from './repo.ts';
 
 export interface RemoteTarget { url: string; branch: string; username: string; token?: string }
 
@@ -33,6 +38,10 @@ async function readRef(repo: Repo, ref: string): Promise<string | undefined> {
   return git.resolveRef({ fs, gitdir: repo.gitdir, ref }).catch(() => undefined);
 }
 
+async function dropRef(repo: Repo, ref: string): Promise<void> {
+  await git.deleteRef({ fs, gitdir: repo.gitdir, ref }).catch(() => {});
+}
+
 /**
  * Fetches the remote branch (shallow: only its newest commit is needed) and returns its head, or undefined when
  * the remote branch does not exist yet.
@@ -42,7 +51,7 @@ async function fetchRemoteHead(repo: Repo, target: RemoteTarget): Promise<string
   try {
     const res = await git.fetch({
       fs, http, gitdir: repo.gitdir, remote: REMOTE, ref: target.branch, singleBranch: true, depth: 1, tags: false,
-      onAuth: auth(target), cache: repo.cache,
+      onAuth: auth(target), cache: {},
     });
     return res.fetchHead ?? undefined;
   } catch (e) {
@@ -91,21 +100,64 @@ async function replay(repo: Repo, commits: string[], base: string): Promise<stri
   return tip;
 }
 
+/**
+ * Makes the branch's history pushable to a remote that has none of it (recreated empty, branch deleted).
+ * A shallow fetch leaves commits whose parents were never fetched, listed in `.git/shallow`, and isomorphic-git's
+ * push sends nothing below a listed commit. Entries for commits whose parents are here go; when the history
+ * really ends at a commit with missing parents, that commit becomes a root and the commits above it are re-made
+ * (same trees, authors, times and messages), so what is pushed is complete.
+ */
+async function makeHistoryComplete(repo: Repo): Promise<void> {
+  const chain: CommitInfo[] = []; // newest first
+  let truncated = false;
+  for (let oid = await repo.head(); oid;) {
+    const c: CommitInfo | undefined = await repo.readCommit(oid).catch(() => undefined);
+    if (!c) {
+      truncated = chain.length > 0;
+      break;
+    }
+    chain.push(c);
+    oid = c.parents[0];
+  }
+  if (truncated) {
+    let tip: string | undefined;
+    for (const c of [...chain].reverse()) {
+      tip = await repo.writeCommit({ tree: c.tree, parents: tip ? [tip] : [], author: c.author, committer: c.committer, message: c.message });
+    }
+    await repo.updateBranch(chain[0].oid, tip!);
+  }
+  const shallowFile = join(repo.gitdir, 'shallow');
+  const shallow = (await readFile(shallowFile, 'utf8').catch(() => '')).split('\n').filter(Boolean);
+  const inChain = new Set(chain.map((c) => c.oid));
+  const kept = shallow.filter((oid) => !inChain.has(oid));
+  if (kept.length === shallow.length) return;
+  if (kept.length === 0) return void await unlink(shallowFile);
+  await writeFile(`${shallowFile}.lock`, `${kept.join('\n')}\n`);
+  await rename(`${shallowFile}.lock`, shallowFile);
+}
+
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+export interface RemoteOptions {
+  /** Fails when the run lost its repository lock: called before the branch moves and before each push. */
+  assertLocked?: () => Promise<void>;
+}
+
 /** Pushes local commits; on rejection fetches, re-applies on the new head and retries with backoff. */
-export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: { attempts?: number } = {}): Promise<PushResult> {
+export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteOptions & { attempts?: number } = {}): Promise<PushResult> {
   const attempts = o.attempts ?? 10;
   let replayed = 0;
   for (let attempt = 1; ; attempt++) {
     const known = await readRef(repo, PUSHED_REF);
     const pending = await unpushedCommits(repo, new Set(known ? [known] : []));
-    const head = await repo.head();
-    if (pending.length === 0 || !head) return { commit: head, attempts: attempt - 1, replayed, upToDate: true };
+    if (pending.length === 0 || !await repo.head()) return { commit: await repo.head(), attempts: attempt - 1, replayed, upToDate: true };
+    await o.assertLocked?.();
+    if (!known) await makeHistoryComplete(repo); // the remote has none of it: everything goes
+    const head = (await repo.head())!;
     try {
       const res = await git.push({
         fs, http, gitdir: repo.gitdir, remote: REMOTE, url: target.url, ref: repo.branch, remoteRef: target.branch,
-        onAuth: auth(target), cache: repo.cache,
+        onAuth: auth(target), cache: {},
       });
       if (!res.ok) throw Object.assign(new Error(res.error ?? 'push rejected'), { code: 'PushRejectedError' });
       await setRef(repo, PUSHED_REF, head);
@@ -117,14 +169,18 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: { attem
       if (status === 401 || status === 403) throw new PushError(`push to ${target.url} refused (${status}): check the token`);
       if (attempt >= attempts) throw new PushError(`push to ${target.url} failed after ${attempts} attempts: ${describe(e, target)}`);
     }
-    // Someone else pushed first: take their head and put our commits on top of it.
+    // Someone else pushed first (take their head and put our commits on top of it), or the branch is gone
+    // (recreated remote: send our history whole next time).
     const remoteHead = await fetchRemoteHead(repo, target);
     if (remoteHead) {
       const pendingNow = await unpushedCommits(repo, new Set([remoteHead, ...(known ? [known] : [])]));
       const tip = await replay(repo, pendingNow, remoteHead);
+      await o.assertLocked?.();
       await repo.moveBranch(await repo.head(), tip); // the working tree follows the replayed branch
       await setRef(repo, PUSHED_REF, remoteHead);
       replayed += pendingNow.length;
+    } else {
+      await dropRef(repo, PUSHED_REF);
     }
     await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random()));
   }
@@ -133,14 +189,19 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: { attem
 /**
  * Makes the local repository start from the remote's state: clone on an empty volume (a fresh CronJob pod),
  * otherwise fetch and move to the remote head when nothing local is unpushed (pending work is re-applied at push).
+ * When the remote has no such branch (new, or recreated empty) nothing of ours is on it: the push sends it all.
  */
-export async function syncFromRemote(repo: Repo, target: RemoteTarget): Promise<Repo> {
+export async function syncFromRemote(repo: Repo, target: RemoteTarget, o: RemoteOptions = {}): Promise<Repo> {
   const remoteHead = await fetchRemoteHead(repo, target);
-  if (!remoteHead) return repo;
+  if (!remoteHead) {
+    await dropRef(repo, PUSHED_REF);
+    return repo;
+  }
   const known = await readRef(repo, PUSHED_REF);
   const local = await repo.head();
   const pending = local ? await unpushedCommits(repo, new Set([remoteHead, ...(known ? [known] : [])])) : [];
   const next = pending.length === 0 || !local ? remoteHead : await replay(repo, pending, remoteHead);
+  await o.assertLocked?.();
   if (next !== local) await repo.moveBranch(local, next); // checkout marker durable before the branch moves
   await setRef(repo, PUSHED_REF, remoteHead);
   return repo;

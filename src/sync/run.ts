@@ -49,7 +49,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
   const lock = await lockRepo(repo.gitdir, { waitMs: o.lockWaitMs ?? 0, staleMs: lockStaleMs(o.env ?? process.env) });
   const assertLocked = () => lock.assertHeld();
   try {
-    if (target) await syncFromRemote(repo, target);
+    if (target) await syncFromRemote(repo, target, { assertLocked });
     const now = new Date();
     const results = await mapLimit(clusters, config.concurrency, (cluster) => syncCluster({
       config, cluster, repo, now, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env, assertLocked,
@@ -58,7 +58,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
     packLoose(repo);
     if (!target) return { results };
     try {
-      return { results, push: await pushWithRetry(repo, target) };
+      return { results, push: await pushWithRetry(repo, target, { assertLocked }) };
     } catch (e) {
       return { results, pushError: (e as Error).message };
     }
