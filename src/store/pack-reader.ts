@@ -57,6 +57,19 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
   return out;
 }
 
+/**
+ * Readers holding an open file and a window: the least recently used beyond this many let go of both (a daemon's
+ * repository gains a pack per fetch; each keeping 64 KiB and a descriptor would grow without end).
+ */
+const OPEN_READERS = 8;
+const openReaders = new Set<PackFileReader>();
+
+function opened(reader: PackFileReader): void {
+  openReaders.delete(reader);
+  openReaders.add(reader);
+  if (openReaders.size > OPEN_READERS) openReaders.values().next().value!.close();
+}
+
 /** A pack file's bytes, read through a window: objects read in about the order they were written share reads. */
 export class PackFileReader {
   readonly file: string;
@@ -102,6 +115,7 @@ export class PackFileReader {
   }
 
   private bytes(start: number, end: number): Buffer {
+    opened(this);
     const fd = this.fd ??= openSync(this.file, 'r');
     if (end - start > WINDOW_BYTES) {
       const raw = Buffer.alloc(end - start);
@@ -118,6 +132,7 @@ export class PackFileReader {
   }
 
   close(): void {
+    openReaders.delete(this);
     if (this.fd !== undefined) closeSync(this.fd);
     this.fd = undefined;
     this.window = undefined;
@@ -125,7 +140,10 @@ export class PackFileReader {
   }
 }
 
+// Delta bases lately read, of all packs together (bounded in total, however many packs there are).
 const RECENT_BASES_BYTES = 1 << 20;
+const recentBases = new Map<string, Buffer>();
+let recentBytes = 0;
 
 /** A pack on disk, found through its version-2 index: the index is held (~36 bytes an object), the pack is not. */
 export class IndexedPack {
@@ -158,7 +176,7 @@ export class IndexedPack {
   }
 
   // Bases within the pack (git never writes thin packs to disk). A chain is read base first each time; the last
-  // few bases are kept, since objects next to each other in a pack are often deltas of the same base.
+  // few bases are kept (recentBases), since objects next to each other in a pack are often deltas of one base.
   private readonly bases: DeltaBases = {
     atOffset: (offset) => this.objectAt(offset, true),
     byId: (id) => {
@@ -166,20 +184,18 @@ export class IndexedPack {
       return i < 0 ? undefined : this.objectAt(this.offset(i), true);
     },
   };
-  private recentBases = new Map<number, Buffer>();
-  private recentBytes = 0;
-
   private objectAt(start: number, asBase: boolean): Buffer | undefined {
-    const cached = this.recentBases.get(start);
+    const key = `${start} ${this.reader.file}`;
+    const cached = recentBases.get(key);
     if (cached) return cached;
     const content = this.reader.object(start, this.endOf(start), this.bases);
     if (asBase && content && content.length <= RECENT_BASES_BYTES / 4) {
-      this.recentBases.set(start, content);
-      this.recentBytes += content.length;
-      for (const [offset, kept] of this.recentBases) {
-        if (this.recentBytes <= RECENT_BASES_BYTES) break;
-        this.recentBases.delete(offset);
-        this.recentBytes -= kept.length;
+      recentBases.set(key, content);
+      recentBytes += content.length;
+      for (const [k, kept] of recentBases) {
+        if (recentBytes <= RECENT_BASES_BYTES) break;
+        recentBases.delete(k);
+        recentBytes -= kept.length;
       }
     }
     return content;
@@ -187,8 +203,6 @@ export class IndexedPack {
 
   close(): void {
     this.reader.close();
-    this.recentBases.clear();
-    this.recentBytes = 0;
   }
 
   // Names are sorted; the fan-out table says where those starting with each byte end.

@@ -1,7 +1,7 @@
 // Deltas in packs git made, read by the project's own pack reader and compared with `git cat-file`: offset deltas
 // (git's default), reference deltas (repack.useDeltaBaseOffset=false), and long chains (--depth=50).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -64,6 +64,26 @@ describe('pack deltas', { timeout: 120_000 }, () => {
     const dir = repository();
     git(dir, ['-c', 'pack.window=10', '-c', 'repack.useDeltaBaseOffset=false', 'repack', '-adf', '-q']);
     expectEveryObjectAsGitReadsIt(dir);
+  });
+
+  it('keeps at most 8 pack files open however many packs are read (a daemon gains one per fetch)', () => {
+    const dir = repository();
+    git(dir, ['repack', '-adq']);
+    const { idx } = packOf(dir);
+    const head = git(dir, ['rev-parse', 'HEAD:cm-0.yaml']).toString().trim();
+    const packs = Array.from({ length: 20 }, () => IndexedPack.open(idx)!);
+    for (const pack of packs) expect(pack.read(Buffer.from(head, 'hex'))).toEqual(git(dir, ['cat-file', 'blob', head]));
+    const openFiles = () => readdirSync('/proc/self/fd').filter((fd) => {
+      try {
+        return readlinkSync(`/proc/self/fd/${fd}`) === idx.replace(/\.idx$/, '.pack');
+      } catch {
+        return false;
+      }
+    }).length;
+    expect(openFiles()).toBe(8);
+    for (const pack of packs) expect(pack.read(Buffer.from(head, 'hex'))).toEqual(git(dir, ['cat-file', 'blob', head])); // reopened
+    for (const pack of packs) pack.close();
+    expect(openFiles()).toBe(0);
   });
 
   it('refuses a delta that does not fit its base', () => {
