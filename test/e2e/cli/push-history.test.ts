@@ -32,7 +32,7 @@ describe(`push history (CLI under ${runtime})`, () => {
     await createMany(client, `/api/v1/namespaces/${id}/configmaps`, [{ apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'state' }, data: { v: '0' } }]);
     const config = join(work, `${id}.yaml`);
     const repo = join(work, id);
-    writeFileSync(config, [`repo: ${repo}`, `remote: {url: ${server.repoUrl(remote)}, branch: main}`, 'clusters:', `  - id: ${id}`,
+    writeFileSync(config, [`repo: ${repo}`, `remote: {url: ${server.repoUrl(remote)}, branch: main, allowInsecureHttp: true}`, 'clusters:', `  - id: ${id}`,
       `    kubeconfig: ${testenv().KUBECONFIG}`, `    namespaces: [${id}]`, '    select: [core.v1.ConfigMap]'].join('\n'));
     return { config, repo, set: (v) => void kubectl(['-n', id, 'patch', 'configmap', 'state', '-p', JSON.stringify({ data: { v } })]) };
   }
