@@ -87,7 +87,10 @@ async function replay(repo: Repo, commits: string[], base: string): Promise<stri
   for (const oid of commits) {
     const c = await repo.readCommit(oid);
     const clusterId = clusterOf(c.message);
-    if (!clusterId) throw new PushError(`commit ${oid} has no Kubetrail-Cluster trailer; cannot re-apply it on the remote head`);
+    if (!clusterId) {
+      throw new PushError(`the remote branch moved and local commit ${oid.slice(0, 12)} is not kubetrail's: ` +
+        `run \`git pull --rebase --unshallow\` in ${repo.dir}, then rerun kubetrail`);
+    }
     const subtree = await repo.entryAt(c.tree, clusterPrefix(clusterId));
     const parent = await repo.readCommit(tip);
     const tree = await repo.replaceSubtree(parent.tree, clusterPrefix(clusterId), subtree);
@@ -200,7 +203,9 @@ export async function syncFromRemote(repo: Repo, target: RemoteTarget, o: Remote
   const known = await readRef(repo, PUSHED_REF);
   const local = await repo.head();
   const pending = local ? await unpushedCommits(repo, new Set([remoteHead, ...(known ? [known] : [])])) : [];
-  const next = pending.length === 0 || !local ? remoteHead : await replay(repo, pending, remoteHead);
+  // Strictly ahead (our oldest unpushed commit sits on the remote head, e.g. a person's `git commit`): keep it as is.
+  const ahead = pending.length > 0 && (await repo.readCommit(pending[0])).parents[0] === remoteHead;
+  const next = pending.length === 0 || !local ? remoteHead : ahead ? local : await replay(repo, pending, remoteHead);
   await o.assertLocked?.();
   if (next !== local) await repo.moveBranch(local, next); // checkout marker durable before the branch moves
   await setRef(repo, PUSHED_REF, remoteHead);
