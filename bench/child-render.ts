@@ -7,7 +7,7 @@ const { resolveAccess } = await import('../src/kube/access.ts');
 const { createKubeClient } = await import('../src/kube/client.ts');
 const { discoverTypes } = await import('../src/kube/discovery.ts');
 const { selectTypes } = await import('../src/kube/filter.ts');
-const { compileTypePattern, matchesAny } = await import('../src/kube/type-pattern.ts');
+const { compileTypePattern, matchesAny } = await import('../src/model/type-name.ts');
 const { renderObject } = await import('../src/sync/sync.ts');
 const { deflate, objectId } = await import('../src/store/objects.ts');
 

@@ -1,7 +1,7 @@
 // Builds a long history on top of a synced repository: each commit changes a few objects (one of them the measured
 // object every tenth commit), the way a busy cluster's history looks. Used by bench/run.ts for API latency.
 import { Repo } from '../src/store/repo.ts';
-import { clusterPrefix } from '../src/snapshot/path.ts';
+import { clusterPrefix } from '../src/model/object-path.ts';
 import { commitClusterTree } from '../src/sync/sync.ts';
 
 export async function buildHistory(repoDir: string, clusterId: string, commits: number, watched: string): Promise<void> {

@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import { HTTPException } from 'hono/http-exception';
 import { RequestError as ApiError } from '../errors.ts';
 import { SyncInProgressError, type Kubetrail } from '../kubetrail.ts';
-import { CLUSTER_SCOPED_DIR } from '../snapshot/path.ts';
+import { CLUSTER_SCOPED_DIR } from '../model/object-path.ts';
 import type { SyncResult } from '../sync/result.ts';
 import type { Log } from '../log.ts';
 import { apiAuth, type ApiAccess } from './access.ts';

@@ -2,7 +2,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import { parse } from 'yaml';
-import { expandPath } from '../kube/access.ts';
+import { expandPath } from '../util/expand-path.ts';
 import { ConfigError } from './errors.ts';
 import type { Config } from './types.ts';
 import { validateConfig } from './validate.ts';

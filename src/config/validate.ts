@@ -1,7 +1,7 @@
 // Turns raw config (parsed YAML/JSON) into a complete `Config`, or throws a ConfigError naming the field.
 // Nothing here touches the network or the repository: validation happens before any work starts.
 import { Cron } from 'croner';
-import { compileTypePattern } from '../kube/type-pattern.ts';
+import { compileTypePattern } from '../model/type-name.ts';
 import { ConfigError } from './errors.ts';
 import { branchNameProblem } from './ref-name.ts';
 import type { ClusterConfig, Config, DiscoverySettings } from './types.ts';

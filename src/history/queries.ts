@@ -1,6 +1,7 @@
 // Questions users ask of the history, answered from git: current objects, one object, its versions, changes, diffs.
 import { parse } from 'yaml';
-import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, namespaceDirFor, parseObjectPath } from '../snapshot/path.ts';
+import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, namespaceDirFor, parseObjectPath } from '../model/object-path.ts';
+import { clusterOfCommit } from '../model/trailers.ts';
 import { diffObjects, type ObjectDiff } from './diff.ts';
 import { Lru } from './lru.ts';
 import { RequestError } from '../errors.ts';
@@ -178,7 +179,7 @@ export class History {
   async lastClusterCommit(clusterId: string, max = 10_000) {
     let n = 0;
     for await (const c of this.reader.commitsFrom()) {
-      if (c.message.includes(`\nKubetrail-Cluster: ${clusterId}\n`)) return { commit: c.oid, time: iso(c.author.timestamp), subject: subjectOf(c.message) };
+      if (clusterOfCommit(c.message) === clusterId) return { commit: c.oid, time: iso(c.author.timestamp), subject: subjectOf(c.message) };
       if (++n >= max) break;
     }
     return undefined;

@@ -7,6 +7,7 @@ import { homedir } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { KubeConfig } from '@kubernetes/client-node/dist/config.js';
 import type { ClusterConfig, InClusterAuth } from '../config/types.ts';
+import { expandPath } from '../util/expand-path.ts';
 
 type Env = Record<string, string | undefined>;
 
@@ -28,13 +29,6 @@ const SA_DIR = '/var/run/secrets/kubernetes.io/serviceaccount';
 
 /** `prod-us` → `PROD_US`, the suffix of `KUBECONFIG_<ID>` and `KUBECONFIG_CONTENT_<ID>`. */
 export const envSuffix = (clusterId: string) => clusterId.toUpperCase().replaceAll('-', '_');
-
-/** Expands `~`, `$VAR` and `${VAR}` in a path. */
-export function expandPath(path: string, env: Env): string {
-  const home = env.HOME || homedir();
-  const expanded = path.replace(/\$\{(\w+)\}|\$(\w+)/g, (_, a, b) => env[a ?? b] ?? '');
-  return expanded === '~' ? home : expanded.startsWith('~/') ? join(home, expanded.slice(2)) : expanded;
-}
 
 /** Kubeconfig content may be given as YAML or as base64 of it; base64 never contains `:` or newlines mid-text. */
 export function decodeKubeconfigContent(content: string): string {

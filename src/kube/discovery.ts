@@ -3,7 +3,7 @@
 // (an aggregated API whose service is down) is reported as failed, never silently dropped.
 import type { KubeClient } from './client.ts';
 import { listAllPages } from './list.ts';
-import { formatTypeName } from './type-pattern.ts';
+import { formatTypeName } from '../model/type-name.ts';
 
 export interface ResourceType {
   name: string; // `apps.v1.Deployment`, `core.v1.ConfigMap`

@@ -1,7 +1,7 @@
 // Pure: which discovered types a sync lists, and why the others are left out.
 import type { DiscoverySettings } from '../config/types.ts';
 import type { ResourceType } from './discovery.ts';
-import { compileTypePattern, matchesAny, type TypePattern } from './type-pattern.ts';
+import { compileTypePattern, matchesAny, type TypePattern } from '../model/type-name.ts';
 
 export interface TypeSelection {
   selected: ResourceType[];

@@ -1,12 +1,8 @@
 // Paginated LIST of one type, yielded page by page so memory holds one page per type in flight; GET of one object.
 import { KubeError, type KubeClient } from './client.ts';
 import type { ResourceType } from './discovery.ts';
+import type { KubeObject } from '../model/kube-object.ts';
 
-export type KubeObject = Record<string, unknown> & {
-  apiVersion?: string;
-  kind?: string;
-  metadata?: { name?: string; namespace?: string; ownerReferences?: { controller?: boolean }[]; [k: string]: unknown };
-};
 
 export interface Page {
   items: KubeObject[];

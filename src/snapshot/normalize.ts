@@ -1,5 +1,5 @@
 // Pure: strip what changes without anyone changing configuration, and order keys so equal objects give equal bytes.
-import type { KubeObject } from '../kube/list.ts';
+import type { KubeObject } from '../model/kube-object.ts';
 
 export interface NormalizePolicy { keepStatus: boolean }
 

@@ -1,6 +1,6 @@
 // Pure: Secret values become keyed digests, so a changed value shows as a changed line and the value never reaches git.
 import { createHmac } from 'node:crypto';
-import type { KubeObject } from '../kube/list.ts';
+import type { KubeObject } from '../model/kube-object.ts';
 
 export const LAST_APPLIED = 'kubectl.kubernetes.io/last-applied-configuration';
 

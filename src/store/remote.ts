@@ -9,7 +9,8 @@ import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
-import { clusterPrefix } from '../snapshot/path.ts';
+import { clusterPrefix } from '../model/object-path.ts';
+import { clusterOfCommit } from '../model/trailers.ts';
 import { commitTime } from './commit-time.ts';
 import type { CommitInfo, Repo } from './repo.ts';
 
@@ -75,8 +76,6 @@ async function unpushedCommits(repo: Repo, stopAt: Set<string>): Promise<string[
   return chain.reverse();
 }
 
-const clusterOf = (message: string) => message.match(/^Kubetrail-Cluster: (.+)$/m)?.[1];
-
 /**
  * Re-makes `commits` on top of `base`, each replacing only its cluster's subtree. Returns the new tip. Author time
  * stays when the cluster was read; committer time is now (never before the new parent's), so first-parent history
@@ -86,7 +85,7 @@ async function replay(repo: Repo, commits: string[], base: string): Promise<stri
   let tip = base;
   for (const oid of commits) {
     const c = await repo.readCommit(oid);
-    const clusterId = clusterOf(c.message);
+    const clusterId = clusterOfCommit(c.message);
     if (!clusterId) {
       throw new PushError(`the remote branch moved and local commit ${oid.slice(0, 12)} is not kubetrail's: ` +
         `run \`git pull --rebase --unshallow\` in ${repo.dir}, then rerun kubetrail`);

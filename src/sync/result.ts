@@ -1,4 +1,5 @@
 // What one cluster's sync reports (the file comparison behind its counts lives in store/files.ts), and its commit message.
+import { formatTrailers } from '../model/trailers.ts';
 import type { FileChanges } from '../store/files.ts';
 
 export type SyncStatus = 'complete' | 'partial' | 'failed' | 'refused';
@@ -42,12 +43,8 @@ export function commitMessage(clusterId: string, changes: FileChanges, failedTyp
   }
   const body = [...byType].map(([type, lines]) => `${type}\n${lines.join('\n')}`).join('\n\n');
   const more = marked.length > 50 ? `\n\n… and ${marked.length - 50} more` : '';
-  const trailers = [
-    `Kubetrail-Cluster: ${clusterId}`,
-    `Kubetrail-Added: ${changes.added.length}`,
-    `Kubetrail-Changed: ${changes.changed.length}`,
-    `Kubetrail-Deleted: ${changes.deleted.length}`,
-    `Kubetrail-Failed-Types: ${failedTypes.length ? failedTypes.join(', ') : 'none'}`,
-  ].join('\n');
+  const trailers = formatTrailers({
+    cluster: clusterId, added: changes.added.length, changed: changes.changed.length, deleted: changes.deleted.length, failedTypes,
+  });
   return `${subject}\n\n${body}${more}\n\n${trailers}\n`;
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { discoverTypes } from '../../src/kube/discovery.ts';
-import { isPlainSegment } from '../../src/snapshot/path.ts';
+import { isPlainSegment } from '../../src/model/object-path.ts';
 import {
   GROUP, HOSTILE_NAMES, HOSTILE_NAMESPACES, register, startAggregatedApi, unregister, type AggregatedApi,
 } from '../env/aggregated-api.ts';

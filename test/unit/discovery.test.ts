@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { crdDefinedTypes, crdTypeKey, invalidTypeReason, typesFromAggregated } from '../../src/kube/discovery.ts';
-import { isPlainSegment } from '../../src/snapshot/path.ts';
+import { isPlainSegment } from '../../src/model/object-path.ts';
 
 const ok = { group: 'apps', version: 'v1', kind: 'Deployment', resource: 'deployments' };
 

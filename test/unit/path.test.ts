@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   fileNameFor, isGitReserved, isPlainSegment, namespaceDirFor, objectPath, parseObjectPath, pathInCluster,
-} from '../../src/snapshot/path.ts';
+} from '../../src/model/object-path.ts';
 
 // Names an aggregated API (or a hostile one) may report; none may leave its directory or upset git.
 const HOSTILE = [

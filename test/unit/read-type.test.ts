@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_DISCOVERY } from '../../src/config/validate.ts';
 import { KubeError, type KubeClient } from '../../src/kube/client.ts';
 import type { ResourceType } from '../../src/kube/discovery.ts';
-import { pathInCluster } from '../../src/snapshot/path.ts';
+import { pathInCluster } from '../../src/model/object-path.ts';
 import { readType } from '../../src/sync/read-type.ts';
 import { RenderCache } from '../../src/sync/render-cache.ts';
 

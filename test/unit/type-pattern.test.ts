@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { compileTypePattern, parseTypeName } from '../../src/kube/type-pattern.ts';
+import { compileTypePattern, parseTypeName } from '../../src/model/type-name.ts';
 
 const names = [
   'core.v1.Event', 'events.k8s.io.v1.Event', 'apps.v1.Deployment', 'apps.example.com.v1.Widget',

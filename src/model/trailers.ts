@@ -1,0 +1,24 @@
+// The machine-readable trailers of kubetrail's commit messages: written by sync, read by push replay and history.
+export interface CommitTrailers {
+  cluster: string;
+  added: number;
+  changed: number;
+  deleted: number;
+  failedTypes: string[];
+}
+
+/** The trailer block, one `Key: value` per line, no trailing newline. */
+export function formatTrailers(t: CommitTrailers): string {
+  return [
+    `Kubetrail-Cluster: ${t.cluster}`,
+    `Kubetrail-Added: ${t.added}`,
+    `Kubetrail-Changed: ${t.changed}`,
+    `Kubetrail-Deleted: ${t.deleted}`,
+    `Kubetrail-Failed-Types: ${t.failedTypes.length ? t.failedTypes.join(', ') : 'none'}`,
+  ].join('\n');
+}
+
+/** The cluster a commit recorded, or undefined when it is not kubetrail's (a person's commit). */
+export function clusterOfCommit(message: string): string | undefined {
+  return message.match(/^Kubetrail-Cluster: (.+)$/m)?.[1];
+}
