@@ -1,6 +1,6 @@
 // Pure: which discovered types a sync lists, and why the others are left out.
 import type { DiscoverySettings } from '../config/types.ts';
-import type { ResourceType } from './discovery.ts';
+import type { ResourceType } from '../model/resource-type.ts';
 import { compileTypePattern, matchesAny, type TypePattern } from '../model/type-name.ts';
 
 export interface TypeSelection {

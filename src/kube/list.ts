@@ -1,6 +1,6 @@
 // Paginated LIST of one type, yielded page by page so memory holds one page per type in flight; GET of one object.
 import { KubeError, type KubeClient } from './client.ts';
-import type { ResourceType } from './discovery.ts';
+import type { ResourceType } from '../model/resource-type.ts';
 import type { KubeObject } from '../model/kube-object.ts';
 
 

@@ -3,7 +3,7 @@
 // changed are read in full: one GET each, or one more full list when many changed or GET is not allowed.
 import type { DiscoverySettings } from '../config/types.ts';
 import { KubeError, type KubeClient } from '../kube/client.ts';
-import type { ResourceType } from '../kube/discovery.ts';
+import type { ResourceType } from '../model/resource-type.ts';
 import { isControlled, namespaceAllowed } from '../kube/filter.ts';
 import { getObject, listAllPages } from '../kube/list.ts';
 import type { KubeObject } from '../model/kube-object.ts';

@@ -2,7 +2,7 @@
 // proven in test/e2e/compaction.test.ts, the size limit against a real aggregated API in test/e2e/hostile.test.ts.
 import { describe, expect, it } from 'vitest';
 import { KubeError, type KubeClient } from '../../src/kube/client.ts';
-import type { ResourceType } from '../../src/kube/discovery.ts';
+import type { ResourceType } from '../../src/model/resource-type.ts';
 import { listAllPages } from '../../src/kube/list.ts';
 
 const type = { name: 'core.v1.ConfigMap', listPath: '/api/v1/configmaps', namespaced: true } as ResourceType;

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_DISCOVERY } from '../../src/config/validate.ts';
 import { KubeError, type KubeClient } from '../../src/kube/client.ts';
-import type { ResourceType } from '../../src/kube/discovery.ts';
+import type { ResourceType } from '../../src/model/resource-type.ts';
 import { pathInCluster } from '../../src/model/object-path.ts';
 import { readType } from '../../src/sync/read-type.ts';
 import { RenderCache } from '../../src/sync/render-cache.ts';
