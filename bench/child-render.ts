@@ -9,7 +9,7 @@ const { discoverTypes } = await import('../src/kube/discovery.ts');
 const { selectTypes } = await import('../src/kube/filter.ts');
 const { compileTypePattern, matchesAny } = await import('../src/model/type-name.ts');
 const { renderObject } = await import('../src/sync/sync.ts');
-const { deflate, objectId } = await import('../src/store/objects.ts');
+const { deflate, objectId } = await import('../src/store/codec.ts');
 
 const config = loadConfig({ config: process.argv[2] });
 const cluster = config.clusters[0];

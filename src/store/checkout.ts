@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import { atomicWrite } from './atomic-write.ts';
 import { failpoint } from './failpoint.ts';
 import { compareFiles, type FileMap } from './files.ts';
-import { parseTreeRaw } from './objects.ts';
+import { parseTreeRaw } from './codec.ts';
 import {
   applyChanges, changesFromIndex, changesOutside, checkIndexWritable, withIndexLocked, type CheckoutTarget, type HeldIndex,
   type WorktreeChange,

@@ -3,7 +3,8 @@
 // without git nothing else packs them.
 import { existsSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { objectId, readLooseObject, type ObjectType } from './objects.ts';
+import { objectId, type ObjectType } from './codec.ts';
+import { readLooseObject } from './loose.ts';
 import { failpoint } from './failpoint.ts';
 import { PackWriter } from './pack.ts';
 

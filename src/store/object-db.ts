@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-import { readLooseObject, ObjectWriter } from './objects.ts';
+import { readLooseObject, ObjectWriter } from './loose.ts';
 import { ObjectBatch, type WrittenPack } from './pack.ts';
 import { IndexedPack } from './pack-reader.ts';
 

@@ -9,7 +9,8 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir } from './atomic-write.ts';
 import { failpoint } from './failpoint.ts';
-import { deflate, objectId, STALE_TEMP_MS, type ObjectType, type ObjectWriter } from './objects.ts';
+import { deflate, objectId, type ObjectType } from './codec.ts';
+import { STALE_TEMP_MS, type ObjectWriter } from './loose.ts';
 import { PackFileReader } from './pack-reader.ts';
 
 const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };

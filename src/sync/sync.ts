@@ -15,7 +15,7 @@ import { normalize } from '../snapshot/normalize.ts';
 import { clusterPrefix } from '../model/object-path.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
-import { objectId } from '../store/objects.ts';
+import { objectId } from '../store/codec.ts';
 import { commitTime } from '../store/commit-time.ts';
 import type { ObjectBatch } from '../store/pack.ts';
 import { BranchMovedError, type FileMap, type Repo } from '../store/repo.ts';

@@ -5,7 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { estimateLooseObjects, packLooseObjects } from '../../src/store/maintenance.ts';
-import { encodeCommit, encodeTree, ObjectWriter } from '../../src/store/objects.ts';
+import { encodeCommit, encodeTree } from '../../src/store/codec.ts';
+import { ObjectWriter } from '../../src/store/loose.ts';
 
 const git = (dir: string, args: string[], input?: string) => execFileSync('git', args, { cwd: dir, input, encoding: 'utf8' }).trim();
 const looseCount = (dir: string) => Number(git(dir, ['count-objects', '-v']).match(/^count: (\d+)/m)![1]);

@@ -4,7 +4,8 @@ import { mkdirSync, mkdtempSync, readdirSync, utimesSync, writeFileSync } from '
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeTree, objectId, ObjectWriter, parseTree } from '../../src/store/objects.ts';
+import { encodeTree, objectId, parseTree } from '../../src/store/codec.ts';
+import { ObjectWriter } from '../../src/store/loose.ts';
 import { Repo } from '../../src/store/repo.ts';
 import { applyToWorktree } from '../../src/store/worktree.ts';
 

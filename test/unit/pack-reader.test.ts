@@ -8,7 +8,7 @@ import git from 'isomorphic-git';
 import fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { packLooseObjects } from '../../src/store/maintenance.ts';
-import { parseCommit } from '../../src/store/objects.ts';
+import { parseCommit } from '../../src/store/codec.ts';
 import { Repo } from '../../src/store/repo.ts';
 
 const run = (dir: string, args: string[], input?: string) => execFileSync('git', args, { cwd: dir, input, encoding: 'utf8', maxBuffer: 64 << 20 });

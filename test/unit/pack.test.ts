@@ -5,7 +5,7 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ObjectWriter } from '../../src/store/objects.ts';
+import { ObjectWriter } from '../../src/store/loose.ts';
 import { ObjectBatch, type WrittenPack } from '../../src/store/pack.ts';
 
 const git = (dir: string, args: string[]) => execFileSync('git', args, { cwd: dir, encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
