@@ -7,8 +7,9 @@
 // proper-lockfile was considered: its mtime lease is the same idea, but its stale take-over removes the lock
 // directory and creates it again, so two waiters can both succeed (and a slow one removes the other's fresh lock).
 import { createHash, randomBytes } from 'node:crypto';
-import { link, open, rename, unlink, utimes, writeFile } from 'node:fs/promises';
+import { link, open, unlink, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { atomicWrite } from './atomic-write.ts';
 import { currentHolder, describeHolder, holderGone, parseHolder } from './lock-holder.ts';
 
 export interface RepoLock {
@@ -108,9 +109,7 @@ async function takeOver(file: string, stale: LockFile, content: string, run: str
   try {
     const now = await readLockFile(file);
     if (now?.id !== stale.id || now.mtimeMs !== stale.mtimeMs) return false; // released, or its holder is back
-    const tmp = `${file}.${run}.tmp`;
-    await writeFile(tmp, content);
-    await rename(tmp, file);
+    await atomicWrite(file, content); // by rename: never a moment without a lock
     return true;
   } finally {
     await unlink(guard).catch(() => {});

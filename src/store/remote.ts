@@ -5,13 +5,15 @@
 // whole, one force-pushed with another history gets our unpushed commits replayed on top of its head.
 // isomorphic-git gets a fresh object cache per call: it keeps every pack it reads whole in the cache it is given.
 import fs from 'node:fs';
-import { readFile, rename, unlink, writeFile } from 'node:fs/promises';
+import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
 import http from 'isomorphic-git/http/node';
 import { clusterPrefix } from '../model/object-path.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
+import { atomicWrite } from './atomic-write.ts';
 import { commitTime } from './commit-time.ts';
+import { deleteRef, readRef, writeRef } from './refs.ts';
 import type { CommitInfo, Repo } from './repo.ts';
 
 export interface RemoteTarget { url: string; branch: string; username: string; token?: string }
@@ -29,18 +31,6 @@ export class PushError extends Error {}
 function describe(e: unknown, target: RemoteTarget): string {
   const message = (e as Error).message ?? String(e);
   return target.token ? message.replaceAll(target.token, '***') : message;
-}
-
-async function setRef(repo: Repo, ref: string, value: string): Promise<void> {
-  await git.writeRef({ fs, gitdir: repo.gitdir, ref, value, force: true });
-}
-
-async function readRef(repo: Repo, ref: string): Promise<string | undefined> {
-  return git.resolveRef({ fs, gitdir: repo.gitdir, ref }).catch(() => undefined);
-}
-
-async function dropRef(repo: Repo, ref: string): Promise<void> {
-  await git.deleteRef({ fs, gitdir: repo.gitdir, ref }).catch(() => {});
 }
 
 /**
@@ -134,8 +124,7 @@ async function makeHistoryComplete(repo: Repo): Promise<void> {
   const kept = shallow.filter((oid) => !inChain.has(oid));
   if (kept.length === shallow.length) return;
   if (kept.length === 0) return void await unlink(shallowFile);
-  await writeFile(`${shallowFile}.lock`, `${kept.join('\n')}\n`);
-  await rename(`${shallowFile}.lock`, shallowFile);
+  await atomicWrite(shallowFile, `${kept.join('\n')}\n`);
 }
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -150,7 +139,7 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
   const attempts = o.attempts ?? 10;
   let replayed = 0;
   for (let attempt = 1; ; attempt++) {
-    const known = await readRef(repo, PUSHED_REF);
+    const known = await readRef(repo.gitdir, PUSHED_REF);
     const pending = await unpushedCommits(repo, new Set(known ? [known] : []));
     if (pending.length === 0 || !await repo.head()) return { commit: await repo.head(), attempts: attempt - 1, replayed, upToDate: true };
     await o.assertLocked?.();
@@ -162,7 +151,7 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
         onAuth: auth(target), cache: {},
       });
       if (!res.ok) throw Object.assign(new Error(res.error ?? 'push rejected'), { code: 'PushRejectedError' });
-      await setRef(repo, PUSHED_REF, head);
+      await writeRef(repo.gitdir, PUSHED_REF, head);
       return { commit: head, attempts: attempt, replayed, upToDate: false };
     } catch (e) {
       // Not fast-forward, or the server lost a race for the ref lock ("failed to update ref"): both mean someone
@@ -179,10 +168,10 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
       const tip = await replay(repo, pendingNow, remoteHead);
       await o.assertLocked?.();
       await repo.moveBranch(await repo.head(), tip); // the working tree follows the replayed branch
-      await setRef(repo, PUSHED_REF, remoteHead);
+      await writeRef(repo.gitdir, PUSHED_REF, remoteHead);
       replayed += pendingNow.length;
     } else {
-      await dropRef(repo, PUSHED_REF);
+      await deleteRef(repo.gitdir, PUSHED_REF);
     }
     await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random()));
   }
@@ -196,10 +185,10 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
 export async function syncFromRemote(repo: Repo, target: RemoteTarget, o: RemoteOptions = {}): Promise<Repo> {
   const remoteHead = await fetchRemoteHead(repo, target);
   if (!remoteHead) {
-    await dropRef(repo, PUSHED_REF);
+    await deleteRef(repo.gitdir, PUSHED_REF);
     return repo;
   }
-  const known = await readRef(repo, PUSHED_REF);
+  const known = await readRef(repo.gitdir, PUSHED_REF);
   const local = await repo.head();
   const pending = local ? await unpushedCommits(repo, new Set([remoteHead, ...(known ? [known] : [])])) : [];
   // Strictly ahead (our oldest unpushed commit sits on the remote head, e.g. a person's `git commit`): keep it as is.
@@ -207,6 +196,6 @@ export async function syncFromRemote(repo: Repo, target: RemoteTarget, o: Remote
   const next = pending.length === 0 || !local ? remoteHead : ahead ? local : await replay(repo, pending, remoteHead);
   await o.assertLocked?.();
   if (next !== local) await repo.moveBranch(local, next); // checkout marker durable before the branch moves
-  await setRef(repo, PUSHED_REF, remoteHead);
+  await writeRef(repo.gitdir, PUSHED_REF, remoteHead);
   return repo;
 }

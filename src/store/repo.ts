@@ -6,10 +6,10 @@ import fs from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-import { fsyncDir, updateLocked } from './atomic-write.ts';
 import { failpoint } from './failpoint.ts';
 import { Checkout } from './checkout.ts';
 import { ObjectDatabase } from './object-db.ts';
+import { readRef, swapRef } from './refs.ts';
 import { encodeCommit, encodeTree, parseCommit, parseTree, parseTreeRaw, type Signature, type TreeEntry } from './codec.ts';
 import type { ObjectWriter } from './loose.ts';
 import type { ObjectBatch } from './pack.ts';
@@ -26,9 +26,6 @@ export interface CommitInfo {
   author: { name: string; email: string; timestamp: number };
   committer: { name: string; email: string; timestamp: number };
 }
-
-/** The branch is not where the caller saw it: someone else (another cluster's sync, a person's `git commit`) moved it. */
-export class BranchMovedError extends Error {}
 
 export class Repo {
   readonly dir: string;
@@ -69,12 +66,8 @@ export class Repo {
     return `refs/heads/${this.branch}`;
   }
 
-  async head(): Promise<string | undefined> {
-    try {
-      return await git.resolveRef({ fs, gitdir: this.gitdir, ref: this.ref });
-    } catch {
-      return undefined;
-    }
+  head(): Promise<string | undefined> {
+    return readRef(this.gitdir, this.ref);
   }
 
   async readCommit(oid: string): Promise<CommitInfo> {
@@ -231,25 +224,12 @@ export class Repo {
 
   /**
    * Moves the branch from `expected` to `next` atomically: every object this Repo wrote is made durable first,
-   * then the ref is locked exclusively (a git process holding it is waited for), compared, written, fsynced and
-   * renamed. Throws BranchMovedError when the branch moved meanwhile, so no one else's commit is ever dropped.
+   * then the ref is compared and swapped under its lock (refs.ts). Throws BranchMovedError when it moved meanwhile.
    */
   async updateBranch(expected: string | undefined, next: string): Promise<void> {
     this.writer.sync();
     failpoint('before-ref');
-    const refFile = join(this.gitdir, this.ref);
-    if (!fs.existsSync(join(refFile, '..'))) {
-      await mkdir(join(refFile, '..'), { recursive: true });
-      fsyncDir(join(this.gitdir, 'refs'));
-    }
-    await updateLocked(refFile, async () => {
-      const current = await this.head();
-      if (current !== expected) {
-        throw new BranchMovedError(`branch ${this.branch} moved from ${expected ?? 'nothing'} to ${current}; not overwriting`);
-      }
-      failpoint('ref-locked');
-      return `${next}\n`;
-    });
+    await swapRef(this.gitdir, this.ref, expected, next);
     failpoint('after-ref');
   }
 }
