@@ -1,14 +1,10 @@
 // Pure: guarded mode's decision. Routine changes go straight to base; a run whose changes against base touch a
 // guarded type (RBAC, Secrets, CRDs, admission webhooks by default) or that would mass-delete goes to review.
 import type { FileChanges } from '../store/files.ts';
+import { DEFAULT_GUARDED_TYPES } from '../config/pull-request.ts';
 import { compileTypePattern, matchesAny, parseTypeName, type TypePattern } from '../kube/type-pattern.ts';
 
-export const DEFAULT_GUARDED_TYPES = [
-  'rbac.authorization.k8s.io.*',
-  'core.v1.Secret',
-  'apiextensions.k8s.io.*.CustomResourceDefinition',
-  'admissionregistration.k8s.io.*',
-];
+export { DEFAULT_GUARDED_TYPES };
 
 /** Throws the pattern's own error (which names the bad character or bracket) for an unusable pattern. */
 export function compileGuarded(patterns: string[] = DEFAULT_GUARDED_TYPES): TypePattern[] {
