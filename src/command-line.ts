@@ -46,6 +46,8 @@ Options:
   --webhook-wait SECONDS how long to wait for webhook deliveries before exiting (default 30)
   sync/serve/run:
   --allow-insecure-http  allow an http:// remote (the git token then travels in clear)
+  --pull-request         with --push: each cluster's changes go to its pull request kubetrail/<clusterId> (remote.pullRequest)
+  --base NAME            the pull requests' base branch (default main)
   serve/run:
   --port N               HTTP port (default 8080, or api.port)
   run:
@@ -58,14 +60,14 @@ const OPTIONS = {
   'cluster-id': { type: 'string' }, 'include-secrets': { type: 'boolean' }, cluster: { type: 'string', multiple: true },
   'dry-run': { type: 'boolean' }, 'lock-wait': { type: 'string' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
   port: { type: 'string' }, schedule: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
-  'allow-insecure-http': { type: 'boolean' }, 'webhook-wait': { type: 'string' },
+  'allow-insecure-http': { type: 'boolean' }, 'webhook-wait': { type: 'string' }, 'pull-request': { type: 'boolean' }, base: { type: 'string' },
   help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
 
 // Each command takes only its own flags: a flag another command would use is a usage error, never silently ignored.
 const COMMON = ['config', 'repo', 'kubeconfig', 'context', 'cluster-id', 'include-secrets', 'help', 'version'];
 const COMMAND_OPTIONS: Record<string, string[]> = {
-  sync: [...COMMON, 'cluster', 'dry-run', 'allow-mass-delete', 'json', 'lock-wait', 'push', 'remote', 'branch', 'allow-insecure-http', 'webhook-wait'],
+  sync: [...COMMON, 'cluster', 'dry-run', 'allow-mass-delete', 'json', 'lock-wait', 'push', 'remote', 'branch', 'allow-insecure-http', 'webhook-wait', 'pull-request', 'base'],
   types: [...COMMON, 'cluster', 'json'],
   serve: [...COMMON, 'port', 'allow-insecure-http'],
   run: [...COMMON, 'port', 'schedule', 'allow-insecure-http'],
@@ -79,6 +81,7 @@ const configFlags = (v: Values): ConfigFlags => ({
   config: v.config, repo: v.repo, kubeconfig: v.kubeconfig, context: v.context,
   clusterId: v['cluster-id'], includeSecrets: v['include-secrets'],
   remote: v.remote, branch: v.branch, schedule: v.schedule, allowInsecureHttp: v['allow-insecure-http'],
+  pullRequest: v['pull-request'], base: v.base,
 });
 
 function seconds(v: Values, flag: 'lock-wait' | 'webhook-wait', def: number): number {
@@ -116,11 +119,12 @@ async function sync(v: Values): Promise<number> {
   const unknown = v.cluster?.filter((id) => !config.clusters.some((c) => c.id === id));
   if (unknown?.length) throw new UsageError(`unknown cluster ${unknown.join(', ')} (configured: ${config.clusters.map((c) => c.id).join(', ')})`);
   if (v.push && !config.remote) throw new UsageError('--push needs --remote URL or remote.url in the config');
+  if (v['pull-request'] && !v.push) throw new UsageError('--pull-request needs --push (and --remote URL or remote.url in the config)');
   // The shipped CronJob runs `sync`: its webhooks are delivered before the process exits, within --webhook-wait.
   const events = config.webhooks.length && !v['dry-run'] ? new SyncEvents() : undefined;
   const webhooks = events && new WebhookDispatcher(config.webhooks, process.env, createLog());
   if (events) webhooks!.attach(events);
-  const { results, push, pushError } = await runSync(config, {
+  const { results, push, pushError, pullRequests } = await runSync(config, {
     push: v.push, events,
     clusterIds: v.cluster, dryRun: v['dry-run'], allowMassDelete: v['allow-mass-delete'], lockWaitMs: lockWait * 1000,
     onTypeDone: tty ? (id, type, _c, error) => process.stderr.write(`${id} ${type}${error ? ` FAILED: ${error}` : ''}\n`) : undefined,
@@ -128,9 +132,10 @@ async function sync(v: Values): Promise<number> {
   if (v.json) {
     const out = results.map(({ changes, ...r }) => (r.dryRun ? { ...r, changes } : r));
     const body = out.length === 1 ? out[0] : out;
-    console.log(JSON.stringify(v.push ? { results: out, push: push ?? null, pushError } : body, null, 2));
+    console.log(JSON.stringify(v.push ? { results: out, push: push ?? null, pushError, ...(pullRequests ? { pullRequests } : {}) } : body, null, 2));
   } else {
     printSummary(results);
+    for (const p of pullRequests ?? []) console.log(`${p.clusterId}: pull request ${p.action}${p.number ? ` #${p.number} ${p.url}` : ''}`);
     if (push) console.log(push.upToDate ? 'push: remote already up to date' : `push: ${push.commit?.slice(0, 10)} after ${push.attempts} attempt(s), ${push.replayed} commit(s) re-applied on the remote head`);
   }
   if (pushError) console.error(`kubetrail: ${pushError}`);

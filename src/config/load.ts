@@ -21,10 +21,15 @@ export interface ConfigFlags {
   branch?: string;
   schedule?: string;
   allowInsecureHttp?: boolean;
+  /** --pull-request [--base NAME]: remote.pullRequest (its other fields from the file). */
+  pullRequest?: boolean;
+  base?: string;
 }
 
 // A value that came from a flag is blamed on the flag, not on a config field the user never wrote.
-const FLAG_FOR_FIELD: Record<string, keyof ConfigFlags> = { 'remote.url': 'remote', 'remote.branch': 'branch', schedule: 'schedule' };
+const FLAG_FOR_FIELD: Record<string, keyof ConfigFlags> = {
+  'remote.url': 'remote', 'remote.branch': 'branch', schedule: 'schedule', 'remote.pullRequest.base': 'base',
+};
 const flagName = (key: string) => `--${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)}`;
 
 export function parseConfigText(text: string, source: string): unknown {
@@ -76,12 +81,17 @@ export function loadConfig(flags: ConfigFlags, env: Env = process.env): Config {
     for (const c of (raw.clusters as Record<string, unknown>[] | undefined) ?? []) if (c && typeof c === 'object') c.includeSecrets = true;
   }
   if (flags.schedule !== undefined) raw.schedule = flags.schedule;
-  if (flags.remote !== undefined || flags.branch !== undefined || flags.allowInsecureHttp) {
+  if (flags.remote !== undefined || flags.branch !== undefined || flags.allowInsecureHttp || flags.pullRequest || flags.base !== undefined) {
     const remote = { ...(raw.remote && typeof raw.remote === 'object' ? raw.remote as Record<string, unknown> : {}) };
     if (flags.remote !== undefined) remote.url = flags.remote;
     if (remote.url === undefined && flags.branch !== undefined) throw new ConfigError('--branch', 'names a remote branch: give --remote URL or remote.url in the config');
     if (flags.branch !== undefined) remote.branch = flags.branch;
     if (flags.allowInsecureHttp) remote.allowInsecureHttp = true;
+    if (flags.base !== undefined && !flags.pullRequest) throw new ConfigError('--base', 'names the pull requests\' base branch: give --pull-request too');
+    if (flags.pullRequest) {
+      const pr = remote.pullRequest && typeof remote.pullRequest === 'object' ? remote.pullRequest as Record<string, unknown> : {};
+      remote.pullRequest = flags.base !== undefined ? { ...pr, base: flags.base } : pr;
+    }
     if (remote.url !== undefined || Object.keys(remote).length > 1) raw.remote = remote;
   }
   try {

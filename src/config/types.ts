@@ -1,4 +1,5 @@
 // The validated configuration. Every field has its default filled in by `validateConfig`.
+import type { PullRequestConfig } from './pull-request.ts';
 
 export interface DiscoverySettings {
   select: string[]; // type-name globs to include (`apps.*`, `core.v1.ConfigMap`)
@@ -68,6 +69,8 @@ export interface RemoteConfig {
   tokenEnv: string;
   username: string;
   allowInsecureHttp: boolean; // an http:// url sends the token in clear; refused unless this is set
+  /** Review each cluster's changes as a pull request against `pullRequest.base` instead of pushing to `branch`. */
+  pullRequest?: PullRequestConfig;
 }
 
 export interface WebhookConfig {

@@ -3,6 +3,7 @@
 import { Cron } from 'croner';
 import { compileTypePattern } from '../model/type-name.ts';
 import { ConfigError } from './errors.ts';
+import { validatePullRequest } from './pull-request.ts';
 import { branchNameProblem } from './ref-name.ts';
 import type { ClusterConfig, Config, DiscoverySettings } from './types.ts';
 
@@ -241,7 +242,7 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
 
   let remote: Config['remote'];
   if (top.remote !== undefined) {
-    const r = object(top.remote, 'remote', ['url', 'branch', 'tokenEnv', 'username', 'allowInsecureHttp']);
+    const r = object(top.remote, 'remote', ['url', 'branch', 'tokenEnv', 'username', 'allowInsecureHttp', 'pullRequest']);
     const allowInsecureHttp = bool(r, 'allowInsecureHttp', 'remote') ?? false;
     const url = httpsUrl(str(r, 'url', 'remote'), 'remote.url', true);
     if (!url) throw new ConfigError('remote.url', 'is required');
@@ -254,6 +255,8 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
       tokenEnv: str(r, 'tokenEnv', 'remote') ?? 'KUBETRAIL_GIT_TOKEN',
       username: str(r, 'username', 'remote') ?? 'x-access-token',
       allowInsecureHttp,
+      pullRequest: r.pullRequest === undefined || r.pullRequest === null || r.pullRequest === false
+        ? undefined : validatePullRequest(r.pullRequest, { remoteUrl: url, allowInsecureHttp }),
     };
   }
 

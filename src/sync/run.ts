@@ -9,6 +9,8 @@ import { DEFAULT_STALE_MS, lockRepo } from '../store/lock.ts';
 import { packLooseObjects } from '../store/maintenance.ts';
 import { pushWithRetry, syncFromRemote, type PushResult, type RemoteTarget } from '../store/remote.ts';
 import { Repo } from '../store/repo.ts';
+import type { ReviewOutcome } from '../review/execute.ts';
+import { reviewRun } from '../review/run.ts';
 import type { SyncEvents } from './events.ts';
 import type { SyncResult, TypeCounts } from './result.ts';
 import { syncCluster } from './sync.ts';
@@ -29,11 +31,13 @@ export async function openRepo(config: Config): Promise<Repo> {
   return Repo.open(config.repo, { bare: config.bare, branch: config.branch });
 }
 
-export interface RunResult { results: SyncResult[]; push?: PushResult; pushError?: string }
+export interface RunResult { results: SyncResult[]; push?: PushResult; pushError?: string; pullRequests?: ReviewOutcome[] }
 
 export function remoteTarget(config: Config, env: Record<string, string | undefined> = process.env): RemoteTarget {
   if (!config.remote) throw new Error('no remote configured: set remote.url in the config or pass --remote');
-  return { ...config.remote, token: env[config.remote.tokenEnv] || undefined };
+  // In pull-request mode the branch the run starts from (and guarded mode pushes to) is the PRs' base.
+  const branch = config.remote.pullRequest?.base ?? config.remote.branch;
+  return { url: config.remote.url, branch, username: config.remote.username, token: env[config.remote.tokenEnv] || undefined };
 }
 
 export async function syncClusters(config: Config, o: RunOptions = {}): Promise<SyncResult[]> {
@@ -50,6 +54,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
   const assertLocked = () => lock.assertHeld();
   try {
     if (target) await syncFromRemote(repo, target, { assertLocked });
+    const baseHead = await repo.head(); // in pull-request mode: the remote base, which the syncs' commits start from
     const now = new Date();
     const results = await mapLimit(clusters, config.concurrency, (cluster) => syncCluster({
       config, cluster, repo, now, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env, assertLocked,
@@ -57,6 +62,18 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
     }));
     packLoose(repo);
     if (!target) return { results };
+    const pr = config.remote?.pullRequest;
+    if (pr) {
+      const review = await reviewRun(config, pr, repo, target, baseHead, results, assertLocked);
+      const errors = [review.error, ...review.pullRequests.map((p) => p.error)].filter((e) => e !== undefined);
+      const pushError = errors.length ? errors.join('\n') : undefined;
+      if (!review.pushBase) return { results, pullRequests: review.pullRequests, pushError };
+      try {
+        return { results, push: await pushWithRetry(repo, target, { assertLocked }), pullRequests: review.pullRequests, pushError };
+      } catch (e) {
+        return { results, pullRequests: review.pullRequests, pushError: [...errors, (e as Error).message].join('\n') };
+      }
+    }
     try {
       return { results, push: await pushWithRetry(repo, target, { assertLocked }) };
     } catch (e) {

@@ -17,7 +17,7 @@ export interface Forge {
   gitUrl: string;
   /** Calls the API as the admin; `body` is JSON. */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
-  /** API writes (POST, PUT, PATCH, DELETE under /api/) Gitea has completed so far, as "METHOD path status" lines. */
+  /** API writes (POST, PUT, PATCH, DELETE under /api/v1/; not git's internal hook calls) Gitea has completed so far, as "METHOD path status" lines. */
   apiWrites(): string[];
   stop(): void;
 }
@@ -53,7 +53,7 @@ export function startForge(): Forge {
     },
     apiWrites() {
       const log = readFileSync(join(dir, 'log', 'gitea.log'), 'utf8');
-      return [...log.matchAll(/router: completed (POST|PUT|PATCH|DELETE) (\/api\/\S+) for \S+ (\d{3})/g)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
+      return [...log.matchAll(/router: completed (POST|PUT|PATCH|DELETE) (\/api\/v1\/\S+) for \S+ (\d{3})/g)].map((m) => `${m[1]} ${m[2]} ${m[3]}`);
     },
     stop() {
       execFileSync('bash', [join(envDir, 'forge-down.sh'), dir]);
