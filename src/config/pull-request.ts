@@ -1,5 +1,5 @@
 // `remote.pullRequest`: review each cluster's changes as a pull request instead of pushing to the base branch.
-import { compileTypePattern } from '../kube/type-pattern.ts';
+import { compileTypePattern } from '../model/type-name.ts';
 import { ConfigError } from './errors.ts';
 import { branchNameProblem } from './ref-name.ts';
 

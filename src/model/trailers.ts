@@ -22,3 +22,13 @@ export function formatTrailers(t: CommitTrailers): string {
 export function clusterOfCommit(message: string): string | undefined {
   return message.match(/^Kubetrail-Cluster: (.+)$/m)?.[1];
 }
+
+/** A PR-branch commit's base: the base-branch commit its branch starts from (pull-request mode). */
+export function baseOfCommit(message: string): string | undefined {
+  return message.match(/^Kubetrail-Base: (\S+)$/m)?.[1];
+}
+
+/** The message with a `Kubetrail-Base` trailer added to its trailer block. */
+export function withBaseTrailer(message: string, base: string): string {
+  return `${message.replace(/\n+$/, '')}\nKubetrail-Base: ${base}\n`;
+}

@@ -5,6 +5,8 @@ import git from 'isomorphic-git';
 // fetch-based transport: the node one (simple-get on Node's global agent) gives up when a loaded server is silent
 // for 5 s while its hooks run, which 4 concurrent pushes to one Gitea did here.
 import http from 'isomorphic-git/http/web';
+import { baseOfCommit, clusterOfCommit } from '../model/trailers.ts';
+import { readRef, writeRef } from '../store/refs.ts';
 import type { RemoteTarget } from '../store/remote.ts';
 import type { Repo } from '../store/repo.ts';
 
@@ -46,7 +48,7 @@ export async function fetchBranchHead(repo: Repo, target: RemoteTarget, branch: 
 }
 
 export async function readLease(repo: Repo, clusterId: string): Promise<string | undefined> {
-  return git.resolveRef({ fs, gitdir: repo.gitdir, ref: leaseRef(clusterId) }).catch(() => undefined);
+  return readRef(repo.gitdir, leaseRef(clusterId));
 }
 
 /**
@@ -57,7 +59,7 @@ export async function pushBranch(repo: Repo, target: RemoteTarget, clusterId: st
   const branch = prBranch(clusterId);
   const now = (await remotePrBranches(target)).get(branch);
   if (now !== expect) throw new BranchError(`${branch} moved on ${target.url} (now ${now?.slice(0, 12) ?? 'absent'}, expected ${expect?.slice(0, 12) ?? 'absent'}); not overwriting`);
-  await git.writeRef({ fs, gitdir: repo.gitdir, ref: localRef(clusterId), value: commit, force: true });
+  await writeRef(repo.gitdir, localRef(clusterId), commit);
   try {
     const res = await git.push({
       fs, http, gitdir: repo.gitdir, url: target.url, ref: localRef(clusterId), remoteRef: `refs/heads/${branch}`,
@@ -69,16 +71,10 @@ export async function pushBranch(repo: Repo, target: RemoteTarget, clusterId: st
     if (status === 401 || status === 403) throw new BranchError(`push to ${target.url} refused (${status}): check the token`);
     throw new BranchError(`push of ${branch} to ${target.url} failed: ${describe(e, target)}`);
   }
-  await git.writeRef({ fs, gitdir: repo.gitdir, ref: leaseRef(clusterId), value: commit, force: true });
+  await writeRef(repo.gitdir, leaseRef(clusterId), commit);
 }
-
-const trailer = (message: string, name: string) => message.match(new RegExp(`^${name}: (\\S+)$`, 'm'))?.[1];
 
 /** What a PR-branch commit says about itself: its cluster and the base commit its branch starts from. */
 export function branchCommitInfo(message: string): { clusterId?: string; base?: string } {
-  return { clusterId: trailer(message, 'Kubetrail-Cluster'), base: trailer(message, 'Kubetrail-Base') };
-}
-
-export function withBaseTrailer(message: string, base: string): string {
-  return `${message.replace(/\n+$/, '')}\nKubetrail-Base: ${base}\n`;
+  return { clusterId: clusterOfCommit(message), base: baseOfCommit(message) };
 }

@@ -5,10 +5,11 @@ import { compareUrl, type ForgeLocation } from '../forge/settings.ts';
 import { compareFiles, type FileChanges } from '../store/files.ts';
 import type { RemoteTarget } from '../store/remote.ts';
 import type { Repo } from '../store/repo.ts';
-import { clusterPrefix } from '../snapshot/path.ts';
+import { clusterPrefix } from '../model/object-path.ts';
 import { commitMessage } from '../sync/result.ts';
-import { branchCommitInfo, fetchBranchHead, prBranch, pushBranch, readLease, withBaseTrailer } from './branch.ts';
-import type { TypePattern } from '../kube/type-pattern.ts';
+import { withBaseTrailer } from '../model/trailers.ts';
+import { branchCommitInfo, fetchBranchHead, prBranch, pushBranch, readLease } from './branch.ts';
+import type { TypePattern } from '../model/type-name.ts';
 import { classifyChanges } from './guarded.ts';
 import { planPullRequest, type PrAction, type PrPlan } from './plan.ts';
 import {

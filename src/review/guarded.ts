@@ -2,7 +2,7 @@
 // guarded type (RBAC, Secrets, CRDs, admission webhooks by default) or that would mass-delete goes to review.
 import type { FileChanges } from '../store/files.ts';
 import { DEFAULT_GUARDED_TYPES } from '../config/pull-request.ts';
-import { compileTypePattern, matchesAny, parseTypeName, type TypePattern } from '../kube/type-pattern.ts';
+import { compileTypePattern, matchesAny, parseTypeName, type TypePattern } from '../model/type-name.ts';
 
 export { DEFAULT_GUARDED_TYPES };
 

@@ -4,7 +4,8 @@ import { createForgeClient } from '../forge/client.ts';
 import { locateForge } from '../forge/settings.ts';
 import type { PullRequestConfig } from '../config/pull-request.ts';
 import type { Config } from '../config/types.ts';
-import { clusterPrefix } from '../snapshot/path.ts';
+import { clusterPrefix } from '../model/object-path.ts';
+import { clusterOfCommit } from '../model/trailers.ts';
 import type { RemoteTarget } from '../store/remote.ts';
 import type { Repo } from '../store/repo.ts';
 import type { SyncResult } from '../sync/result.ts';
@@ -67,7 +68,7 @@ async function resetBase(repo: Repo, snapshotHead: string, baseHead: string, dir
   const syncCommits = new Map<string, string>(); // cluster → its sync commit in this run (first parents down to base)
   for (let oid: string | undefined = snapshotHead; oid && oid !== baseHead;) {
     const c = await repo.readCommit(oid);
-    const cluster = c.message.match(/^Kubetrail-Cluster: (.+)$/m)?.[1];
+    const cluster = clusterOfCommit(c.message);
     if (cluster && !syncCommits.has(cluster)) syncCommits.set(cluster, oid);
     oid = c.parents[0];
   }

@@ -1,6 +1,6 @@
 // Pure: the text of a cluster's pull request (title, body with hidden markers, comments), within GitHub's limits.
 import type { FileChanges } from '../store/files.ts';
-import { parseTypeName } from '../kube/type-pattern.ts';
+import { parseTypeName } from '../model/type-name.ts';
 
 /** GitHub refuses a PR body or comment longer than this (characters). */
 export const BODY_LIMIT = 65_536;
