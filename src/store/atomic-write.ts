@@ -21,6 +21,17 @@ export function fsyncFile(path: string): void {
   }
 }
 
+/** Creates `file` (it must not exist), writes all of `data` and fsyncs it before returning. */
+export function writeDurably(file: string, data: Uint8Array): void {
+  const fd = openSync(file, 'wx');
+  try {
+    for (let done = 0; done < data.length;) done += writeSync(fd, data, done);
+    fsyncSync(fd);
+  } finally {
+    closeSync(fd);
+  }
+}
+
 /** Makes renames and new names in `dir` durable. Where a platform cannot sync directories, git ignores it too. */
 export function fsyncDir(dir: string): void {
   let fd: number;

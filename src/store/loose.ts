@@ -3,8 +3,8 @@
 // corrupt object forever; here every object goes to a temp file first, is fsynced and renamed into place, as
 // git does with core.fsync=loose-object.
 import { randomBytes } from 'node:crypto';
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
-import { fsyncDir } from './atomic-write.ts';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync } from 'node:fs';
+import { fsyncDir, writeDurably } from './atomic-write.ts';
 import { decodeLooseObject, encodeLooseObject, objectId, type ObjectType } from './codec.ts';
 
 /** A loose object file's type and content; undefined when it is missing, unreadable or its size is wrong. */
@@ -65,14 +65,8 @@ export class ObjectWriter {
     // one listing (refresh), and git's count-objects does not see it as garbage meanwhile.
     const tmp = `${this.gitdir}/objects/${OWN_TMP}${this.tmpCount++}`;
     const data = encodeLooseObject(type, content);
-    const fd = openSync(tmp, 'wx');
-    try {
-      for (let done = 0; done < data.length;) done += writeSync(fd, data, done);
-      // Durable before it has its name: a name with no data after a power loss would be taken as stored.
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
+    // Durable before it has its name: a name with no data after a power loss would be taken as stored.
+    writeDurably(tmp, data);
     renameSync(tmp, `${dir}/${oid.slice(2)}`);
     this.unsynced.add(dir);
     present.add(oid.slice(2));

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readdirSync, readSync, renameSync, rmSync, statSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
-import { fsyncDir } from './atomic-write.ts';
+import { fsyncDir, writeDurably } from './atomic-write.ts';
 import { failpoint } from './failpoint.ts';
 import { deflate, objectId, type ObjectType } from './codec.ts';
 import { STALE_TEMP_MS, type ObjectWriter } from './loose.ts';
@@ -141,15 +141,6 @@ export class PackWriter {
   }
 }
 
-function writeDurably(file: string, data: Buffer): void {
-  const fd = openSync(file, 'wx');
-  try {
-    for (let done = 0; done < data.length;) done += writeSync(fd, data, done);
-    fsyncSync(fd);
-  } finally {
-    closeSync(fd);
-  }
-}
 
 function entryHeader(typeCode: number, size: number): Buffer {
   const bytes = [(typeCode << 4) | (size & 0x0f)];
