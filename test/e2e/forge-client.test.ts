@@ -108,7 +108,7 @@ describe('forge client against a real Gitea', () => {
 
   it('tells a merged PR from a closed one', async () => {
     const c2 = (await client.findOpenPullRequest('kubetrail/c2', marker('c2')))!;
-    const merge = await forge.api('POST', `/repos/${forge.owner}/${forge.repo}/pulls/${c2.number}/merge`, { Do: 'merge' });
+    const merge = await forge.merge(c2.number);
     expect(merge.status).toBe(200);
     expect(await client.getPullRequest(c2.number)).toMatchObject({ state: 'closed', merged: true });
     expect(await client.listClosedUnmerged('kubetrail/c2', marker('c2'))).toEqual([]);

@@ -17,6 +17,8 @@ export interface Forge {
   gitUrl: string;
   /** Calls the API as the admin; `body` is JSON. */
   api(method: string, path: string, body?: unknown): Promise<{ status: number; body: any }>;
+  /** Merges a PR the way a reviewer would: once Gitea's background mergeability check has run (it answers 405 before). */
+  merge(number: number): Promise<{ status: number; body: any }>;
   /** API writes (POST, PUT, PATCH, DELETE under /api/v1/; not git's internal hook calls) Gitea has completed so far, as "METHOD path status" lines. */
   apiWrites(): string[];
   stop(): void;
@@ -50,6 +52,18 @@ export function startForge(): Forge {
       });
       const text = await res.text();
       return { status: res.status, body: text ? JSON.parse(text) : undefined };
+    },
+    async merge(number) {
+      const path = `/repos/${env.FORGE_OWNER}/${env.FORGE_REPO}/pulls/${number}`;
+      const deadline = Date.now() + 60_000;
+      for (;;) {
+        const pr = await forge.api('GET', path);
+        if (pr.body?.mergeable || Date.now() > deadline) {
+          const res = await forge.api('POST', `${path}/merge`, { Do: 'merge' });
+          if (res.status !== 405 || Date.now() > deadline) return res;
+        }
+        await new Promise((r) => setTimeout(r, 250));
+      }
     },
     apiWrites() {
       const log = readFileSync(join(dir, 'log', 'gitea.log'), 'utf8');

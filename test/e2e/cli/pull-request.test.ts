@@ -119,7 +119,7 @@ describe(`pull-request mode against a real Gitea (CLI under ${runtime})`, () => 
   it('merge through the API → the next run starts from the new base; a fresh PR only after a change', async () => {
     const c = clusters[0];
     const pr = (await openPrs()).find((p) => p.head.ref === `kubetrail/${c}`);
-    expect((await forge.api('POST', `${R()}/pulls/${pr.number}/merge`, { Do: 'merge' })).status).toBe(200);
+    expect((await forge.merge(pr.number)).status).toBe(200);
     const quiet = await sync(c);
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.pr.action).toBe('unchanged');
@@ -189,7 +189,7 @@ describe(`pull-request mode against a real Gitea (CLI under ${runtime})`, () => 
     const first = await sync(c, o); // the first sync records ClusterRoles: guarded → a PR
     expect(first.code, first.stderr).toBe(0);
     expect(first.pr.action).toBe('opened');
-    expect((await forge.api('POST', `${R()}/pulls/${first.pr.number}/merge`, { Do: 'merge' })).status).toBe(200);
+    expect((await forge.merge(first.pr.number)).status).toBe(200);
     const baseBefore = remoteHead('main');
     setData(c, { v: 'routine' });
     const routine = await sync(c, o);
