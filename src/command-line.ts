@@ -9,7 +9,7 @@ import { createKubeClient } from './kube/client.ts';
 import { discoverTypes, crdDefinedTypes } from './kube/discovery.ts';
 import { selectTypes } from './kube/filter.ts';
 import { createLog } from './log.ts';
-import { scheduleGroups } from './schedule/scheduler.ts';
+import { scheduleGroups, startJitter } from './schedule/scheduler.ts';
 import { SyncEvents } from './sync/events.ts';
 import { exitCodeFor, runSync } from './sync/run.ts';
 import { WebhookDispatcher } from './webhooks/webhooks.ts';
@@ -44,6 +44,7 @@ Options:
   --remote URL           remote repository (https), instead of remote.url in the config
   --branch NAME          remote branch (default main)
   --webhook-wait SECONDS how long to wait for webhook deliveries before exiting (default 30)
+  --start-jitter SECONDS with --push: wait a random 0…SECONDS first (default startJitterSeconds; 0 for a run by hand)
   sync/serve/run:
   --allow-insecure-http  allow an http:// remote (the git token then travels in clear)
   --pull-request         with --push: each cluster's changes go to its pull request kubetrail/<clusterId> (remote.pullRequest)
@@ -61,13 +62,13 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' }, 'lock-wait': { type: 'string' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
   port: { type: 'string' }, schedule: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
   'allow-insecure-http': { type: 'boolean' }, 'webhook-wait': { type: 'string' }, 'pull-request': { type: 'boolean' }, base: { type: 'string' },
-  help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
+  'start-jitter': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
 
 // Each command takes only its own flags: a flag another command would use is a usage error, never silently ignored.
 const COMMON = ['config', 'repo', 'kubeconfig', 'context', 'cluster-id', 'include-secrets', 'help', 'version'];
 const COMMAND_OPTIONS: Record<string, string[]> = {
-  sync: [...COMMON, 'cluster', 'dry-run', 'allow-mass-delete', 'json', 'lock-wait', 'push', 'remote', 'branch', 'allow-insecure-http', 'webhook-wait', 'pull-request', 'base'],
+  sync: [...COMMON, 'cluster', 'dry-run', 'allow-mass-delete', 'json', 'lock-wait', 'push', 'remote', 'branch', 'allow-insecure-http', 'webhook-wait', 'pull-request', 'base', 'start-jitter'],
   types: [...COMMON, 'cluster', 'json'],
   serve: [...COMMON, 'port', 'allow-insecure-http'],
   run: [...COMMON, 'port', 'schedule', 'allow-insecure-http'],
@@ -84,7 +85,7 @@ const configFlags = (v: Values): ConfigFlags => ({
   pullRequest: v['pull-request'], base: v.base,
 });
 
-function seconds(v: Values, flag: 'lock-wait' | 'webhook-wait', def: number): number {
+function seconds(v: Values, flag: 'lock-wait' | 'webhook-wait' | 'start-jitter', def: number): number {
   const n = Number(v[flag] ?? def);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a number of seconds`);
   return n;
@@ -120,6 +121,9 @@ async function sync(v: Values): Promise<number> {
   if (unknown?.length) throw new UsageError(`unknown cluster ${unknown.join(', ')} (configured: ${config.clusters.map((c) => c.id).join(', ')})`);
   if (v.push && !config.remote) throw new UsageError('--push needs --remote URL or remote.url in the config');
   if (v['pull-request'] && !v.push) throw new UsageError('--pull-request needs --push (and --remote URL or remote.url in the config)');
+  if (v['start-jitter'] !== undefined && !v.push) throw new UsageError('--start-jitter needs --push (it spreads the pushes of a fleet)');
+  // A fleet's CronJobs fire on the same tick: each waits a random moment first, so their pushes do not collide.
+  if (v.push) await startJitter(seconds(v, 'start-jitter', config.startJitterSeconds));
   // The shipped CronJob runs `sync`: its webhooks are delivered before the process exits, within --webhook-wait.
   const events = config.webhooks.length && !v['dry-run'] ? new SyncEvents() : undefined;
   const webhooks = events && new WebhookDispatcher(config.webhooks, process.env, createLog());

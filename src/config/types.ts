@@ -69,6 +69,8 @@ export interface RemoteConfig {
   tokenEnv: string;
   username: string;
   allowInsecureHttp: boolean; // an http:// url sends the token in clear; refused unless this is set
+  /** Push attempts before a run gives up (each lost race: wait, fetch the new head, re-apply, push again). */
+  pushAttempts: number;
   /** Review each cluster's changes as a pull request against `pullRequest.base` instead of pushing to `branch`. */
   pullRequest?: PullRequestConfig;
 }
@@ -94,6 +96,8 @@ export interface Config {
   author: { name: string; email: string };
   secrets: SecretsConfig;
   schedule?: string;
+  /** A pushing run (scheduled, or `sync --push`) first waits a random 0…this many seconds: a fleet on one tick spreads out. */
+  startJitterSeconds: number;
   timezone?: string;
   concurrency: number; // clusters synced at once
   remote?: RemoteConfig;

@@ -217,8 +217,8 @@ function cluster(value: unknown, path: string, base: DiscoverySettings, env: Env
 /** Validates everything before anything runs; `env` supplies secrets named by `*Env` fields. */
 export function validateConfig(raw: unknown, env: Env = {}): Config {
   const top = object(raw ?? {}, '', [
-    'repo', 'branch', 'bare', 'author', 'secrets', 'schedule', 'timezone', 'concurrency', 'remote', 'webhooks', 'api',
-    'clusters', 'defaults',
+    'repo', 'branch', 'bare', 'author', 'secrets', 'schedule', 'startJitterSeconds', 'timezone', 'concurrency', 'remote',
+    'webhooks', 'api', 'clusters', 'defaults',
   ]);
   const defaults = discovery(top.defaults === undefined ? {} : object(top.defaults, 'defaults', DISCOVERY_KEYS), 'defaults', DEFAULT_DISCOVERY);
   if (!Array.isArray(top.clusters) || top.clusters.length === 0) throw new ConfigError('clusters', 'must be a non-empty list');
@@ -242,7 +242,7 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
 
   let remote: Config['remote'];
   if (top.remote !== undefined) {
-    const r = object(top.remote, 'remote', ['url', 'branch', 'tokenEnv', 'username', 'allowInsecureHttp', 'pullRequest']);
+    const r = object(top.remote, 'remote', ['url', 'branch', 'tokenEnv', 'username', 'allowInsecureHttp', 'pushAttempts', 'pullRequest']);
     const allowInsecureHttp = bool(r, 'allowInsecureHttp', 'remote') ?? false;
     const url = httpsUrl(str(r, 'url', 'remote'), 'remote.url', true);
     if (!url) throw new ConfigError('remote.url', 'is required');
@@ -255,6 +255,7 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
       tokenEnv: str(r, 'tokenEnv', 'remote') ?? 'KUBETRAIL_GIT_TOKEN',
       username: str(r, 'username', 'remote') ?? 'x-access-token',
       allowInsecureHttp,
+      pushAttempts: int(r, 'pushAttempts', 'remote', 1, 100) ?? 20,
       pullRequest: r.pullRequest === undefined || r.pullRequest === null || r.pullRequest === false
         ? undefined : validatePullRequest(r.pullRequest, { remoteUrl: url, allowInsecureHttp }),
     };
@@ -289,6 +290,7 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
     },
     secrets: { hmacKeyEnv, hmacKey, unsafeStorePlaintextSecrets: plaintext },
     schedule: cron(top, 'schedule', ''),
+    startJitterSeconds: int(top, 'startJitterSeconds', '', 0, 3600) ?? 0,
     timezone,
     concurrency: int(top, 'concurrency', '', 1, 64) ?? 2,
     remote,

@@ -18,12 +18,28 @@ export function scheduleGroups(config: Config): Map<string, string[]> {
   return groups;
 }
 
+/** A random wait of 0…`seconds`, cut short by `signal` (resolves false then). */
+export function startJitter(seconds: number, signal?: AbortSignal, random = Math.random()): Promise<boolean> {
+  if (seconds <= 0 || signal?.aborted) return Promise.resolve(!signal?.aborted);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(true), random * seconds * 1000);
+    signal?.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve(false);
+    }, { once: true });
+  });
+}
+
 export function startScheduler(config: Config, kubetrail: Kubetrail, log: Log): Scheduler {
   const inFlight = new Set<Promise<unknown>>();
   const crons: Cron[] = [];
   const jobs: Scheduler['jobs'] = [];
+  const stopping = new AbortController();
   for (const [schedule, clusters] of scheduleGroups(config)) {
     const cron = new Cron(schedule, { timezone: config.timezone, protect: true }, async () => {
+      // Pushing daemons of a fleet share the cron tick: spread their pushes (startJitterSeconds).
+      const jitter = config.remote ? config.startJitterSeconds : 0;
+      if (!await startJitter(jitter, stopping.signal)) return;
       const idle = clusters.filter((id) => !kubetrail.isSyncing(id));
       const busy = clusters.filter((id) => kubetrail.isSyncing(id));
       if (busy.length) log({ msg: 'scheduled sync skipped: still running', clusters: busy });
@@ -44,6 +60,7 @@ export function startScheduler(config: Config, kubetrail: Kubetrail, log: Log): 
     /** Stops scheduling and waits for runs in progress to finish, so the repository is left as a run leaves it. */
     async stop() {
       crons.forEach((c) => c.stop());
+      stopping.abort();
       await Promise.allSettled([...inFlight]);
     },
   };

@@ -129,14 +129,24 @@ async function makeHistoryComplete(repo: Repo): Promise<void> {
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * How long to wait after the n-th lost race: "full jitter" (a uniform pick below an exponentially growing cap), so
+ * a fleet that collided on one cron tick spreads out instead of colliding again in step.
+ */
+export const backoffMs = (attempt: number, random = Math.random()) => random * Math.min(BACKOFF_CAP_MS, 100 * 2 ** attempt);
+const BACKOFF_CAP_MS = 5_000;
+
 export interface RemoteOptions {
   /** Fails when the run lost its repository lock: called before the branch moves and before each push. */
   assertLocked?: () => Promise<void>;
 }
 
-/** Pushes local commits; on rejection fetches, re-applies on the new head and retries with backoff. */
+/**
+ * Pushes local commits; on rejection waits (backoff), fetches, re-applies on the new head and pushes again, at most
+ * `attempts` pushes in all. The wait comes before the fetch, so the head we build on is as fresh as it can be.
+ */
 export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteOptions & { attempts?: number } = {}): Promise<PushResult> {
-  const attempts = o.attempts ?? 10;
+  const attempts = o.attempts ?? 20;
   let replayed = 0;
   for (let attempt = 1; ; attempt++) {
     const known = await readRef(repo.gitdir, PUSHED_REF);
@@ -158,8 +168,13 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
       // else pushed. Only bad credentials are final at once.
       const status = (e as { data?: { statusCode?: number } }).data?.statusCode;
       if (status === 401 || status === 403) throw new PushError(`push to ${target.url} refused (${status}): check the token`);
-      if (attempt >= attempts) throw new PushError(`push to ${target.url} failed after ${attempts} attempts: ${describe(e, target)}`);
+      if (attempt >= attempts) {
+        throw new PushError(`push to ${target.url} (${target.branch}) did not land in ${attempts} attempts (last: ${describe(e, target)}); ` +
+          'nothing was pushed and nothing is lost: the next run records the same state again. Many writers on one branch: ' +
+          'set startJitterSeconds, or raise remote.pushAttempts');
+      }
     }
+    await sleep(backoffMs(attempt));
     // Someone else pushed first (take their head and put our commits on top of it), or the branch is gone
     // (recreated remote: send our history whole next time).
     const remoteHead = await fetchRemoteHead(repo, target);
@@ -173,7 +188,6 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
     } else {
       await deleteRef(repo.gitdir, PUSHED_REF);
     }
-    await sleep(Math.min(2000, 50 * 2 ** attempt) * (0.5 + Math.random()));
   }
 }
 

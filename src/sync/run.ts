@@ -69,13 +69,13 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       const pushError = errors.length ? errors.join('\n') : undefined;
       if (!review.pushBase) return { results, pullRequests: review.pullRequests, pushError };
       try {
-        return { results, push: await pushWithRetry(repo, target, { assertLocked }), pullRequests: review.pullRequests, pushError };
+        return { results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }), pullRequests: review.pullRequests, pushError };
       } catch (e) {
         return { results, pullRequests: review.pullRequests, pushError: [...errors, (e as Error).message].join('\n') };
       }
     }
     try {
-      return { results, push: await pushWithRetry(repo, target, { assertLocked }) };
+      return { results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }) };
     } catch (e) {
       return { results, pushError: (e as Error).message };
     }

@@ -24,6 +24,8 @@ describe('validateConfig', () => {
     expect(c.clusters[0]).toMatchObject({ id: 'prod-us', name: 'prod-us', tags: {} });
     expect(c.clusters[0].discovery).toMatchObject({ includeSecrets: false, includeCRDs: true, concurrency: 4, maxDeletePercent: 50 });
     expect(c.repo).toBe('./kubetrail-repo');
+    expect(c.startJitterSeconds).toBe(0);
+    expect(validateConfig({ clusters: [{ id: 'a' }], remote: { url: 'https://x' } }).remote?.pushAttempts).toBe(20);
   });
 
   it('lets a cluster override global discovery defaults', () => {
@@ -58,6 +60,9 @@ describe('validateConfig', () => {
     [{ clusters: [{ id: 'a' }], branch: 'main.lock' }, /^branch: not a git branch name: .*\.lock/],
     [{ clusters: [{ id: 'a' }], remote: { url: 'https://x', branch: '-f' } }, /^remote\.branch: not a git branch name: must not start with "-"/],
     [{ clusters: [{ id: 'a' }], api: { anonymousReads: 1 } }, /^api\.anonymousReads: must be true or false/],
+    [{ clusters: [{ id: 'a' }], startJitterSeconds: -1 }, /^startJitterSeconds: must be a whole number from 0 to 3600/],
+    [{ clusters: [{ id: 'a' }], startJitterSeconds: '30s' }, /^startJitterSeconds: must be a whole number/],
+    [{ clusters: [{ id: 'a' }], remote: { url: 'https://x', pushAttempts: 0 } }, /^remote\.pushAttempts: must be a whole number from 1 to 100/],
   ])('names the field: %j', (raw, message) => {
     expect(fieldOf(raw)).toMatch(message);
   });
@@ -112,7 +117,7 @@ describe('flags go through the same validation as the file, and errors name the 
   });
   it('--remote replaces the url and keeps the file\'s other remote settings; --allow-insecure-http allows http', () => {
     const c = loadConfig({ config: file, remote: 'http://127.0.0.1:9/r.git', branch: 'release/1', allowInsecureHttp: true }, {});
-    expect(c.remote).toEqual({ url: 'http://127.0.0.1:9/r.git', branch: 'release/1', tokenEnv: 'MY_TOKEN', username: 'x-access-token', allowInsecureHttp: true });
+    expect(c.remote).toEqual({ url: 'http://127.0.0.1:9/r.git', branch: 'release/1', tokenEnv: 'MY_TOKEN', username: 'x-access-token', allowInsecureHttp: true, pushAttempts: 20 });
   });
   it('--branch without any remote is an error naming --branch', () => {
     expect(() => loadConfig({ clusterId: 'a', branch: 'x' }, {})).toThrow(/^--branch: names a remote branch/);
