@@ -9,11 +9,10 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir, writeDurably } from './atomic-write.ts';
 import { failpoint } from './failpoint.ts';
-import { deflate, objectId, type ObjectType } from './codec.ts';
+import { deflate, objectId, packEntryHeader, type ObjectType } from './codec.ts';
 import { STALE_TEMP_MS, type ObjectWriter } from './loose.ts';
 import { PackFileReader } from './pack-reader.ts';
 
-const TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
 const TMP_PREFIX = 'tmp_pack_kubetrail_';
 const CHUNK_BYTES = 1 << 20;
 
@@ -69,7 +68,7 @@ export class PackWriter {
 
   add(type: ObjectType, content: Uint8Array, oid: string): void {
     if (this.entries.has(oid)) return;
-    const header = entryHeader(TYPE_CODE[type], content.length);
+    const header = packEntryHeader(type, content.length);
     const data = deflate(content);
     const length = header.length + data.length;
     this.entries.set(oid, { offset: this.offset, end: this.offset + length, crc: crc32(data, crc32(header)) });
@@ -141,15 +140,6 @@ export class PackWriter {
   }
 }
 
-
-function entryHeader(typeCode: number, size: number): Buffer {
-  const bytes = [(typeCode << 4) | (size & 0x0f)];
-  for (let rest = Math.floor(size / 16); rest > 0; rest = Math.floor(rest / 128)) {
-    bytes[bytes.length - 1] |= 0x80;
-    bytes.push(rest & 0x7f);
-  }
-  return Buffer.from(bytes);
-}
 
 function encodeIndex(entries: Map<string, PackEntry>, packChecksum: Buffer): Buffer {
   const oids = [...entries.keys()].sort();

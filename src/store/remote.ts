@@ -13,6 +13,7 @@ import { clusterPrefix } from '../model/object-path.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
 import { atomicWrite } from './atomic-write.ts';
 import { commitTime } from './commit-time.ts';
+import { advertisedHead, sendPack, SendPackError } from './send-pack.ts';
 import { deleteRef, readRef, writeRef } from './refs.ts';
 import type { CommitInfo, Repo } from './repo.ts';
 
@@ -156,17 +157,13 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
     if (!known) await makeHistoryComplete(repo); // the remote has none of it: everything goes
     const head = (await repo.head())!;
     try {
-      const res = await git.push({
-        fs, http, gitdir: repo.gitdir, remote: REMOTE, url: target.url, ref: repo.branch, remoteRef: target.branch,
-        onAuth: auth(target), cache: {},
-      });
-      if (!res.ok) throw Object.assign(new Error(res.error ?? 'push rejected'), { code: 'PushRejectedError' });
+      await send(repo, target, known, pending);
       await writeRef(repo.gitdir, PUSHED_REF, head);
       return { commit: head, attempts: attempt, replayed, upToDate: false };
     } catch (e) {
-      // Not fast-forward, or the server lost a race for the ref lock ("failed to update ref"): both mean someone
-      // else pushed. Only bad credentials are final at once.
-      const status = (e as { data?: { statusCode?: number } }).data?.statusCode;
+      // The branch moved (someone else pushed first, or the server lost a race for its ref lock): fetch,
+      // re-apply, push again. Only bad credentials are final at once.
+      const status = (e as { status?: number }).status ?? (e as { data?: { statusCode?: number } }).data?.statusCode;
       if (status === 401 || status === 403) throw new PushError(`push to ${target.url} refused (${status}): check the token`);
       if (attempt >= attempts) {
         throw new PushError(`push to ${target.url} (${target.branch}) did not land in ${attempts} attempts (last: ${describe(e, target)}); ` +
@@ -189,6 +186,29 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
       await deleteRef(repo.gitdir, PUSHED_REF);
     }
   }
+}
+
+/**
+ * Moves the remote branch from `known` (the remote head our commits sit on; undefined: the remote has none of them)
+ * to our head. The server's current head is asked first: when it moved, nothing is sent (the race is lost anyway).
+ * A merge commit (a person's, made locally) goes through isomorphic-git, which sends whole histories.
+ */
+async function send(repo: Repo, target: RemoteTarget, known: string | undefined, pending: string[]): Promise<void> {
+  const ref = `refs/heads/${target.branch}`;
+  const to = { url: target.url, username: target.username, token: target.token };
+  const { head: remoteNow, capabilities } = await advertisedHead(to, ref);
+  if (remoteNow === pending.at(-1)) return; // an earlier push landed and we did not get to record it
+  if (remoteNow !== known) throw new SendPackError(`the remote branch is at ${remoteNow?.slice(0, 12) ?? 'nothing'} now`, { rejected: true });
+  const commits = await Promise.all(pending.map((oid) => repo.readCommit(oid)));
+  if (commits.some((c) => c.parents.length > 1)) {
+    const res = await git.push({ fs, http, gitdir: repo.gitdir, remote: REMOTE, url: target.url, ref: repo.branch, remoteRef: target.branch, onAuth: auth(target), cache: {} });
+    if (!res.ok) throw new SendPackError(res.error ?? 'push rejected', { rejected: true });
+    return;
+  }
+  const trees = new Map(await Promise.all(commits.map(async (c) => [c.oid, c.tree] as const)));
+  const parentTree = async (c: CommitInfo) => c.parents[0] ? trees.get(c.parents[0]) ?? (await repo.readCommit(c.parents[0])).tree : undefined;
+  const withTrees = await Promise.all(commits.map(async (c) => ({ oid: c.oid, tree: c.tree, parentTree: await parentTree(c) })));
+  await sendPack(to, repo.objects, ref, known, withTrees, capabilities);
 }
 
 /**

@@ -1,0 +1,198 @@
+// Pushing over git's smart HTTP protocol, sending only what is new. isomorphic-git's push sends every tree and blob
+// of every new commit (the whole repository for a 10-file change) and needs the whole pack in memory; here the
+// objects are those the new commits changed against their parents, streamed into the request as they are read.
+// Protocol: git's Documentation/gitprotocol-http.txt and gitprotocol-pack.txt (receive-pack, report-status,
+// side-band-64k); pack format: gitformat-pack.txt (version 2, whole objects).
+import { createHash } from 'node:crypto';
+import { deflate, packEntryHeader, parseTree, type ObjectType } from './codec.ts';
+
+export interface SendTarget { url: string; username: string; token?: string; timeoutMs?: number }
+
+/** What the server said: the branch moved, or the HTTP status of a refusal. */
+export class SendPackError extends Error {
+  readonly rejected: boolean;
+  readonly status?: number;
+  constructor(message: string, o: { rejected?: boolean; status?: number } = {}) {
+    super(message);
+    this.rejected = o.rejected ?? false;
+    this.status = o.status;
+  }
+}
+
+const ZERO = '0'.repeat(40);
+const pkt = (line: string) => {
+  const body = Buffer.from(line);
+  return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0')), body]);
+};
+
+/** Splits pkt-lines; a flush (0000) is an empty entry. */
+export function parsePktLines(data: Buffer): Buffer[] {
+  const lines: Buffer[] = [];
+  for (let at = 0; at + 4 <= data.length;) {
+    const length = parseInt(data.subarray(at, at + 4).toString('latin1'), 16);
+    if (Number.isNaN(length)) throw new Error('malformed pkt-line from the server');
+    if (length === 0) {
+      lines.push(Buffer.alloc(0));
+      at += 4;
+      continue;
+    }
+    lines.push(data.subarray(at + 4, at + length));
+    at += length;
+  }
+  return lines;
+}
+
+/** The refs a receive-pack server advertises, and its capabilities. */
+export function parseAdvertisement(data: Buffer): { refs: Map<string, string>; capabilities: Set<string> } {
+  const refs = new Map<string, string>();
+  let capabilities = new Set<string>();
+  for (const raw of parsePktLines(data)) {
+    const line = raw.toString('utf8').replace(/\n$/, '');
+    if (!line || line.startsWith('# service=')) continue;
+    const [ref, caps] = line.split('\0');
+    if (caps !== undefined) capabilities = new Set(caps.split(' ').filter(Boolean));
+    const [oid, name] = ref.split(' ');
+    if (name && name !== 'capabilities^{}') refs.set(name, oid);
+  }
+  return { refs, capabilities };
+}
+
+/** report-status, from a response that may be multiplexed (side-band-64k: band 1 data, 2 progress, 3 error). */
+export function parseReportStatus(data: Buffer, sideBand: boolean): { unpack: string; refs: Map<string, string> } {
+  let report = data;
+  if (sideBand) {
+    const parts: Buffer[] = [];
+    for (const line of parsePktLines(data)) {
+      if (line[0] === 1) parts.push(line.subarray(1));
+      else if (line[0] === 3) throw new Error(`the server failed: ${line.subarray(1).toString('utf8').trim()}`);
+    }
+    report = Buffer.concat(parts);
+  }
+  let unpack = '';
+  const refs = new Map<string, string>();
+  for (const raw of parsePktLines(report)) {
+    const line = raw.toString('utf8').replace(/\n$/, '');
+    if (line.startsWith('unpack ')) unpack = line.slice(7);
+    else if (line.startsWith('ok ')) refs.set(line.slice(3), 'ok');
+    else if (line.startsWith('ng ')) {
+      const [name, ...reason] = line.slice(3).split(' ');
+      refs.set(name, reason.join(' ') || 'rejected');
+    }
+  }
+  return { unpack, refs };
+}
+
+/** Reads objects by id: content and type as stored. */
+export interface PackSource {
+  read(oid: string): Promise<Buffer>;
+}
+
+interface NewCommit { oid: string; tree: string; parentTree?: string }
+
+/**
+ * The objects a remote holding the first commit's parent lacks: the commits, and the trees and blobs each one
+ * changed against its first parent (a commit without parent: its whole tree). An unchanged subtree is skipped
+ * whole: a 10-file change costs the trees on the paths to those files, not the repository.
+ */
+export async function newObjects(source: PackSource, commits: NewCommit[]): Promise<Map<string, ObjectType>> {
+  const objects = new Map<string, ObjectType>();
+  const walk = async (tree: string, base: string | undefined): Promise<void> => {
+    if (tree === base || objects.has(tree)) return;
+    objects.set(tree, 'tree');
+    const before = new Map(base ? parseTree(await source.read(base)).map((e) => [e.path, e]) : []);
+    for (const e of parseTree(await source.read(tree))) {
+      const old = before.get(e.path);
+      if (old?.oid === e.oid) continue;
+      if (e.type === 'tree') await walk(e.oid, old?.type === 'tree' ? old.oid : undefined);
+      else if (e.type === 'blob') objects.set(e.oid, 'blob');
+    }
+  };
+  for (const c of commits) {
+    objects.set(c.oid, 'commit');
+    await walk(c.tree, c.parentTree);
+  }
+  return objects;
+}
+
+/**
+ * A version-2 pack of whole objects after `prefix`, produced in chunks of about 64 KiB as the objects are read
+ * (the trailer is the SHA-1 of the pack before it): memory holds a chunk, not the pack.
+ */
+export function packStream(source: PackSource, objects: Map<string, ObjectType>, prefix = Buffer.alloc(0)): ReadableStream<Uint8Array> {
+  const hash = createHash('sha1');
+  const pending = objects.entries();
+  const header = Buffer.alloc(12);
+  header.write('PACK', 0, 'latin1');
+  header.writeUInt32BE(2, 4);
+  header.writeUInt32BE(objects.size, 8);
+  hash.update(header);
+  let chunk: Buffer[] = [prefix, header];
+  let size = prefix.length + header.length;
+  return new ReadableStream<Uint8Array>({
+    async pull(c) {
+      for (let next = pending.next(); ; next = pending.next()) {
+        if (next.done) {
+          c.enqueue(Buffer.concat([...chunk, hash.digest()]));
+          return c.close();
+        }
+        const [oid, type] = next.value;
+        const content = await source.read(oid);
+        const entry = Buffer.concat([packEntryHeader(type, content.length), deflate(content)]);
+        hash.update(entry);
+        chunk.push(entry);
+        size += entry.length;
+        if (size >= 64 << 10) break;
+      }
+      c.enqueue(Buffer.concat(chunk));
+      chunk = [];
+      size = 0;
+    },
+  });
+}
+
+function authorization(t: SendTarget): Record<string, string> {
+  return { authorization: `Basic ${Buffer.from(`${t.username}:${t.token ?? ''}`).toString('base64')}` };
+}
+
+async function request(t: SendTarget, path: string, init: RequestInit): Promise<Response> {
+  const res = await fetch(`${t.url.replace(/\/+$/, '')}/${path}`, {
+    ...init, headers: { ...authorization(t), 'user-agent': 'git/kubetrail', ...init.headers },
+    redirect: 'follow', signal: AbortSignal.timeout(t.timeoutMs ?? 300_000),
+  });
+  if (!res.ok) {
+    await res.body?.cancel();
+    throw new SendPackError(`${init.method ?? 'GET'} ${path}: HTTP ${res.status}`, { status: res.status });
+  }
+  return res;
+}
+
+/** The branch's head as the remote advertises it now (undefined: no such branch), and what the server can do. */
+export async function advertisedHead(t: SendTarget, ref: string): Promise<{ head?: string; capabilities: Set<string> }> {
+  const res = await request(t, 'info/refs?service=git-receive-pack', { method: 'GET' });
+  const { refs, capabilities } = parseAdvertisement(Buffer.from(await res.arrayBuffer()));
+  return { head: refs.get(ref), capabilities };
+}
+
+/**
+ * Moves `ref` on the remote from `old` (undefined: create it) to `commits`' last, sending the objects they add.
+ * Throws SendPackError with `rejected` when the branch was not at `old` any more (someone else pushed first).
+ */
+export async function sendPack(t: SendTarget, source: PackSource, ref: string, old: string | undefined, commits: NewCommit[],
+  capabilities: Set<string>): Promise<void> {
+  const tip = commits.at(-1)!.oid;
+  const sideBand = capabilities.has('side-band-64k');
+  const caps = ['report-status', ...(sideBand ? ['side-band-64k'] : []), 'agent=kubetrail'].join(' ');
+  const command = Buffer.concat([pkt(`${old ?? ZERO} ${tip} ${ref}\0${caps}`), Buffer.from('0000')]);
+  const objects = await newObjects(source, commits);
+  const res = await request(t, 'git-receive-pack', {
+    method: 'POST', body: packStream(source, objects, command), headers: { 'content-type': 'application/x-git-receive-pack-request', accept: 'application/x-git-receive-pack-result' },
+    // @ts-expect-error: Node's fetch needs `duplex` for a streamed body (Deno ignores it)
+    duplex: 'half',
+  });
+  const report = parseReportStatus(Buffer.from(await res.arrayBuffer()), sideBand);
+  if (report.unpack !== 'ok') throw new SendPackError(`the remote could not unpack the push: ${report.unpack || 'no report'}`);
+  const status = report.refs.get(ref);
+  if (status === 'ok') return;
+  // "fetch first", "non-fast-forward", "failed to update ref", "failed to lock": another push got there first.
+  throw new SendPackError(`push rejected: ${status ?? 'no status for the branch'}`, { rejected: true });
+}
