@@ -31,7 +31,11 @@ export async function openRepo(config: Config): Promise<Repo> {
   return Repo.open(config.repo, { bare: config.bare, branch: config.branch });
 }
 
-export interface RunResult { results: SyncResult[]; push?: PushResult; pushError?: string; pullRequests?: ReviewOutcome[] }
+export interface RunResult {
+  results: SyncResult[]; push?: PushResult; pushError?: string; pullRequests?: ReviewOutcome[];
+  /** Where the run's time went, in ms: start from the remote, sync the clusters, push (or review). */
+  timings?: { fetchMs: number; syncMs: number; pushMs: number };
+}
 
 export function remoteTarget(config: Config, env: Record<string, string | undefined> = process.env): RemoteTarget {
   if (!config.remote) throw new Error('no remote configured: set remote.url in the config or pass --remote');
@@ -52,8 +56,13 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
   const repo = await openRepo(config);
   const lock = await lockRepo(repo.gitdir, { waitMs: o.lockWaitMs ?? 0, staleMs: lockStaleMs(o.env ?? process.env) });
   const assertLocked = () => lock.assertHeld();
+  const started = performance.now();
+  let synced = started;
+  const timed = (r: RunResult): RunResult => ({ ...r, timings: { fetchMs: fetched - started, syncMs: synced - fetched, pushMs: performance.now() - synced } });
+  let fetched = started;
   try {
     if (target) await syncFromRemote(repo, target, { assertLocked });
+    fetched = performance.now();
     const baseHead = await repo.head(); // in pull-request mode: the remote base, which the syncs' commits start from
     const now = new Date();
     const results = await mapLimit(clusters, config.concurrency, (cluster) => syncCluster({
@@ -61,23 +70,24 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
     }));
     packLoose(repo);
-    if (!target) return { results };
+    synced = performance.now();
+    if (!target) return timed({ results });
     const pr = config.remote?.pullRequest;
     if (pr) {
       const review = await reviewRun(config, pr, repo, target, baseHead, results, assertLocked);
       const errors = [review.error, ...review.pullRequests.map((p) => p.error)].filter((e) => e !== undefined);
       const pushError = errors.length ? errors.join('\n') : undefined;
-      if (!review.pushBase) return { results, pullRequests: review.pullRequests, pushError };
+      if (!review.pushBase) return timed({ results, pullRequests: review.pullRequests, pushError });
       try {
-        return { results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }), pullRequests: review.pullRequests, pushError };
+        return timed({ results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }), pullRequests: review.pullRequests, pushError });
       } catch (e) {
-        return { results, pullRequests: review.pullRequests, pushError: [...errors, (e as Error).message].join('\n') };
+        return timed({ results, pullRequests: review.pullRequests, pushError: [...errors, (e as Error).message].join('\n') });
       }
     }
     try {
-      return { results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }) };
+      return timed({ results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }) });
     } catch (e) {
-      return { results, pushError: (e as Error).message };
+      return timed({ results, pushError: (e as Error).message });
     }
   } finally {
     await lock.release();
