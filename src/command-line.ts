@@ -54,7 +54,8 @@ Options:
   run:
   --schedule CRON        sync schedule for every cluster (5 or 6 fields, e.g. "*/5 * * * *")
 
-Exit codes: 0 complete, 3 partial (some types could not be listed), 1 error, 2 usage.`;
+Exit codes: 0 complete, 3 partial (some types could not be listed), 4 a mass deletion held for review in a pull
+request (base unchanged), 1 error, 2 usage.`;
 
 const OPTIONS = {
   config: { type: 'string' }, repo: { type: 'string' }, kubeconfig: { type: 'string' }, context: { type: 'string' },
@@ -142,6 +143,7 @@ async function sync(v: Values): Promise<number> {
     for (const p of pullRequests ?? []) console.log(`${p.clusterId}: pull request ${p.action}${p.number ? ` #${p.number} ${p.url}` : ''}`);
     if (push) console.log(push.upToDate ? 'push: remote already up to date' : `push: ${push.commit?.slice(0, 10)} after ${push.attempts} attempt(s), ${push.replayed} commit(s) re-applied on the remote head`);
   }
+  for (const w of (pullRequests ?? []).flatMap((p) => p.warnings)) console.error(`kubetrail: warning: ${w}`);
   if (pushError) console.error(`kubetrail: ${pushError}`);
   const undelivered = await webhooks?.close(webhookWait * 1000);
   if (undelivered?.length) {

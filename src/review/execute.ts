@@ -6,7 +6,7 @@ import { compareFiles, type FileChanges } from '../store/files.ts';
 import type { RemoteTarget } from '../store/remote.ts';
 import type { Repo } from '../store/repo.ts';
 import { clusterPrefix } from '../model/object-path.ts';
-import { commitMessage } from '../sync/result.ts';
+import { commitMessage, type MassDeletion } from '../sync/result.ts';
 import { withBaseTrailer } from '../model/trailers.ts';
 import { branchCommitInfo, fetchBranchHead, prBranch, pushBranch, readLease } from './branch.ts';
 import type { TypePattern } from '../model/type-name.ts';
@@ -63,8 +63,13 @@ async function filesOf(repo: Repo, tree: string | undefined) {
 
 const firstObservedIn = (body: string) => body.match(/first observed: (\S+)/)?.[1];
 
-/** Plans and applies PR mode for one cluster. Never throws for forge or push failures: they become `error`. */
-export async function reviewCluster(ctx: ReviewContext, clusterId: string, failedTypes: string[], massDeletion = false): Promise<ReviewOutcome> {
+/**
+ * Plans and applies PR mode for one cluster. Never throws for forge or push failures: they become `error`.
+ * `massDeletion`: the sync would have refused this state; it goes to review in any mode, flagged, never to base.
+ */
+export async function reviewCluster(
+  ctx: ReviewContext, clusterId: string, failedTypes: string[], massDeletion?: MassDeletion,
+): Promise<ReviewOutcome> {
   const { repo, client } = ctx;
   const branch = prBranch(clusterId);
   const marker = clusterMarker(clusterId);
@@ -88,7 +93,7 @@ export async function reviewCluster(ctx: ReviewContext, clusterId: string, faile
     const baseFiles = await filesOf(repo, baseTree);
     const snapshotFiles = await filesOf(repo, snapshotTree);
     const sinceBase = compareFiles(baseFiles, snapshotFiles);
-    const guarded = ctx.options.guarded ? classifyChanges(sinceBase, ctx.options.guarded, { massDeletion }).review : undefined;
+    const guarded = ctx.options.guarded ? classifyChanges(sinceBase, ctx.options.guarded, { massDeletion: massDeletion !== undefined }).review : undefined;
     const plan = planPullRequest({
       base: { head: ctx.baseHead, clusterTree: baseTree }, branch: branchState, lease, openPr, rejectedTrees,
       snapshotTree: snapshotTree ?? (baseTree === undefined ? undefined : EMPTY_TREE), guarded,
@@ -96,6 +101,7 @@ export async function reviewCluster(ctx: ReviewContext, clusterId: string, faile
     out.action = plan.action;
     if (openPr) Object.assign(out, { number: openPr.number, url: openPr.url });
     await apply(ctx, plan, { clusterId, branch, marker, openPr, branchState, snapshotTree, sinceBase, failedTypes, massDeletion, out });
+    if (massDeletion && !out.error) out.warnings.push(heldWarning(clusterId, massDeletion, out));
   } catch (e) {
     out.error = `${clusterId}: pull request: ${(e as Error).message}`;
   }
@@ -105,7 +111,16 @@ export async function reviewCluster(ctx: ReviewContext, clusterId: string, faile
 interface Applying {
   clusterId: string; branch: string; marker: string; openPr?: PullRequest;
   branchState?: { head: string; clusterTree?: string; basedOn: string };
-  snapshotTree?: string; sinceBase: FileChanges; failedTypes: string[]; massDeletion: boolean; out: ReviewOutcome;
+  snapshotTree?: string; sinceBase: FileChanges; failedTypes: string[]; massDeletion?: MassDeletion; out: ReviewOutcome;
+}
+
+/** The one line a run prints (and `--json` reports) for a mass deletion held for review instead of refused. */
+function heldWarning(clusterId: string, m: MassDeletion, out: ReviewOutcome): string {
+  const where = out.action === 'rejected'
+    ? 'a reviewer closed the pull request holding this state unmerged'
+    : `held for review in pull request${out.number ? ` #${out.number} ${out.url}` : ''}`;
+  return `${clusterId}: mass deletion (${m.deleted} of ${m.recorded} recorded objects, more than maxDeletePercent ` +
+    `${m.maxDeletePercent}%) not applied to the base branch: ${where}`;
 }
 
 async function apply(ctx: ReviewContext, plan: PrPlan, a: Applying): Promise<void> {
@@ -141,7 +156,9 @@ async function apply(ctx: ReviewContext, plan: PrPlan, a: Applying): Promise<voi
   if (plan.updatePr && a.openPr) await client.updatePullRequest(a.openPr.number, { title, body: body() });
   if (plan.comment === 'changes' && a.openPr) {
     branchFilesBefore ??= new Map();
-    await client.comment(a.openPr.number, changesComment(a.clusterId, compareFiles(branchFilesBefore, await filesOf(repo, a.snapshotTree)), now));
+    await client.comment(a.openPr.number, changesComment(
+      a.clusterId, compareFiles(branchFilesBefore, await filesOf(repo, a.snapshotTree)), now, { massDeletion: a.massDeletion },
+    ));
   }
   if (plan.comment === 'foreign-push' && a.openPr) await client.comment(a.openPr.number, foreignPushComment(a.clusterId, a.branch, a.branchState!.head));
   if (plan.closePr && a.openPr) {

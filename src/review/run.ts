@@ -50,7 +50,7 @@ export async function reviewRun(
     assertLocked(); // a run that lost the repository lock writes nothing more
     const outcome = await reviewCluster({
       repo, target, client, location, options, baseHead, snapshotHead, remoteBranches, author: config.author, now,
-    }, r.clusterId, r.failedTypes.map((f) => f.type));
+    }, r.clusterId, r.failedTypes.map((f) => f.type), r.massDeletion);
     outcomes.push(outcome);
     if (outcome.action === 'direct') direct.push(r);
   }

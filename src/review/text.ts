@@ -1,6 +1,7 @@
 // Pure: the text of a cluster's pull request (title, body with hidden markers, comments), within GitHub's limits.
 import type { FileChanges } from '../store/files.ts';
 import { parseTypeName } from '../model/type-name.ts';
+import type { MassDeletion } from '../sync/result.ts';
 
 /** GitHub refuses a PR body or comment longer than this (characters). */
 export const BODY_LIMIT = 65_536;
@@ -40,7 +41,7 @@ function entriesOf(changes: FileChanges): Entry[] {
 }
 
 /** Which reviewer-relevant kinds of change the PR holds. */
-export function flagsFor(changes: FileChanges, o: { massDeletion?: boolean } = {}): Flag[] {
+export function flagsFor(changes: FileChanges, o: { massDeletion?: MassDeletion } = {}): Flag[] {
   const types = new Set(entriesOf(changes).map((e) => parseTypeName(e.type)).filter((t) => t !== undefined));
   const has = (f: (g: string, k: string) => boolean) => [...types].some((t) => f(t.group, t.kind));
   const flags: Flag[] = [];
@@ -77,8 +78,16 @@ export interface BodyInput {
   firstObserved: Date;
   lastObserved: Date;
   compareUrl: string;
-  massDeletion?: boolean;
+  /** Set when the PR holds a mass deletion kubetrail would have refused without pull requests. */
+  massDeletion?: MassDeletion;
   limit?: number;
+}
+
+/** Says plainly what a reviewer decides: the deletions are held here because kubetrail would have refused them. */
+export function massDeletionNotice(m: MassDeletion): string {
+  return `> **Mass deletion.** This state deletes ${m.deleted} of the ${m.recorded} objects recorded on the base branch ` +
+    `(more than maxDeletePercent ${m.maxDeletePercent}%). Without pull requests kubetrail would have refused it; it is held ` +
+    'here and the base branch is unchanged. Merge to accept the deletions, close without merging to reject them.';
 }
 
 export function prBody(b: BodyInput): string {
@@ -96,6 +105,7 @@ export function prBody(b: BodyInput): string {
     treeMarker(b.tree),
     `Changes observed in cluster **${b.clusterId}** that are not on the base branch yet.`,
     '',
+    ...(b.massDeletion ? [massDeletionNotice(b.massDeletion), ''] : []),
     `- first observed: ${b.firstObserved.toISOString()}`,
     `- last observed: ${b.lastObserved.toISOString()}`,
     `- flags: ${flags.length ? flags.map((f) => `**${f}**`).join(', ') : 'none'}`,
@@ -114,10 +124,14 @@ export function prBody(b: BodyInput): string {
 }
 
 /** A comment listing only what changed since the previous observation (the branch's previous commit). */
-export function changesComment(clusterId: string, sinceLast: FileChanges, observedAt: Date, limit = BODY_LIMIT): string {
+export function changesComment(
+  clusterId: string, sinceLast: FileChanges, observedAt: Date, o: { limit?: number; massDeletion?: MassDeletion } = {},
+): string {
   const entries = entriesOf(sinceLast);
   const head = `New in **${clusterId}** since the last comment (observed ${observedAt.toISOString()}): ` +
-    `+${sinceLast.added.length} ~${sinceLast.changed.length} -${sinceLast.deleted.length}\n\n`;
+    `+${sinceLast.added.length} ~${sinceLast.changed.length} -${sinceLast.deleted.length}\n\n` +
+    (o.massDeletion ? `${massDeletionNotice(o.massDeletion)}\n\n` : '');
+  const limit = o.limit ?? BODY_LIMIT;
   return fitLines(head, entries.map(objectLine), '', limit);
 }
 

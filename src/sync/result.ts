@@ -6,6 +6,9 @@ export type SyncStatus = 'complete' | 'partial' | 'failed' | 'refused';
 
 export interface TypeCounts { objects: number; added: number; changed: number; deleted: number }
 
+/** A sync that would delete more than `maxDeletePercent` of the cluster's recorded objects. */
+export interface MassDeletion { deleted: number; recorded: number; maxDeletePercent: number }
+
 export interface SyncResult {
   clusterId: string;
   status: SyncStatus;
@@ -20,6 +23,11 @@ export interface SyncResult {
   types: Record<string, TypeCounts>;
   durationMs: number;
   error?: string;
+  /**
+   * Set when the sync would delete more than `maxDeletePercent` of the recorded objects: it was refused (status
+   * `refused`), or in pull-request mode committed for review only (see review/run.ts).
+   */
+  massDeletion?: MassDeletion;
   /** Changed paths (relative to the cluster's subtree), for dry runs and event handlers. */
   changes: FileChanges;
 }

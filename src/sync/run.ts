@@ -65,14 +65,15 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
     fetched = performance.now();
     const baseHead = await repo.head(); // in pull-request mode: the remote base, which the syncs' commits start from
     const now = new Date();
+    const pr = target ? config.remote?.pullRequest : undefined;
     const results = await mapLimit(clusters, config.concurrency, (cluster) => syncCluster({
       config, cluster, repo, now, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env, assertLocked,
+      massDeletionToReview: pr !== undefined, // a person accepts it by merging the PR, or rejects it by closing
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
     }));
     packLoose(repo);
     synced = performance.now();
     if (!target) return timed({ results });
-    const pr = config.remote?.pullRequest;
     if (pr) {
       const review = await reviewRun(config, pr, repo, target, baseHead, results, assertLocked);
       const errors = [review.error, ...review.pullRequests.map((p) => p.error)].filter((e) => e !== undefined);
@@ -132,10 +133,14 @@ function packLoose(repo: Repo): void {
   }
 }
 
-/** 0 complete, 3 partial (some types failed), 1 when any cluster failed or was refused. */
+/**
+ * 0 complete; 1 when any cluster failed or was refused (or the push / pull requests failed); 4 when a mass
+ * deletion was held for review in a pull request instead (a person must act); 3 partial (some types failed).
+ */
 export function exitCodeFor(results: SyncResult[], pushError?: string): number {
   if (pushError) return 1;
   if (results.some((r) => r.status === 'failed' || r.status === 'refused')) return 1;
+  if (results.some((r) => r.massDeletion !== undefined)) return 4;
   if (results.some((r) => r.status === 'partial')) return 3;
   return 0;
 }

@@ -31,6 +31,11 @@ export interface SyncClusterOptions {
   repo: Repo;
   dryRun?: boolean;
   allowMassDelete?: boolean;
+  /**
+   * Pull-request mode: a mass deletion is committed (locally) and marked in the result instead of refused, so it
+   * goes to the cluster's PR for a person to accept or reject; the base branch never gets it from this run.
+   */
+  massDeletionToReview?: boolean;
   now?: Date;
   events?: SyncEvents;
   client?: KubeClient;
@@ -122,7 +127,9 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     result.status = result.failedTypes.length ? 'partial' : 'complete';
     for (const path of changes.deleted) o.events?.emit('resource.deleted', { clusterId: cluster.id, path: `${prefix}/${path}` });
 
-    if (before.size > 0 && changes.deleted.length * 100 > before.size * settings.maxDeletePercent && !o.allowMassDelete) {
+    const massDeletion = before.size > 0 && changes.deleted.length * 100 > before.size * settings.maxDeletePercent && !o.allowMassDelete;
+    if (massDeletion) result.massDeletion = { deleted: changes.deleted.length, recorded: before.size, maxDeletePercent: settings.maxDeletePercent };
+    if (massDeletion && !o.massDeletionToReview) {
       result.status = 'refused';
       result.error = `refusing to delete ${changes.deleted.length} of ${before.size} recorded objects ` +
         `(more than maxDeletePercent ${settings.maxDeletePercent}%); rerun with --allow-mass-delete if this is intended`;

@@ -3,10 +3,12 @@ import { describe, expect, it } from 'vitest';
 import {
   BODY_LIMIT, changesComment, clusterMarker, flagsFor, foreignPushComment, markedCluster, markedTree, prBody, prTitle,
 } from '../../src/review/text.ts';
+import type { MassDeletion } from '../../src/sync/result.ts';
 
 const TREE = '3f'.repeat(20);
 const none = { added: [], changed: [], deleted: [] };
-const body = (changes: typeof none | { added: string[]; changed: string[]; deleted: string[] }, o: { limit?: number; massDeletion?: boolean } = {}) => prBody({
+const mass: MassDeletion = { deleted: 27, recorded: 30, maxDeletePercent: 50 };
+const body = (changes: typeof none | { added: string[]; changed: string[]; deleted: string[] }, o: { limit?: number; massDeletion?: MassDeletion } = {}) => prBody({
   clusterId: 'prod-us', tree: TREE, changes, firstObserved: new Date('2026-12-01T08:00:00Z'), lastObserved: new Date('2026-12-01T09:30:00Z'),
   compareUrl: 'https://github.com/acme/history/compare/main...kubetrail/prod-us', ...o,
 });
@@ -47,9 +49,20 @@ describe('PR text', () => {
   it('flags RBAC, Secrets, CRDs, admission webhooks and mass deletion', () => {
     expect(flagsFor({ added: ['core.v1.Secret/a/s.yaml', 'apiextensions.k8s.io.v1.CustomResourceDefinition/_cluster/w.example.com.yaml'],
       changed: ['admissionregistration.k8s.io.v1.MutatingWebhookConfiguration/_cluster/m.yaml'], deleted: ['rbac.authorization.k8s.io.v1.Role/a/r.yaml'] },
-    { massDeletion: true })).toEqual(['RBAC', 'Secrets', 'CRDs', 'admission webhooks', 'mass deletion']);
+    { massDeletion: mass })).toEqual(['RBAC', 'Secrets', 'CRDs', 'admission webhooks', 'mass deletion']);
     expect(flagsFor({ added: ['core.v1.ConfigMap/a/c.yaml', 'example.com.v1.Secret/a/s.yaml'], changed: [], deleted: [] })).toEqual([]);
-    expect(body(none, { massDeletion: true })).toContain('flags: **mass deletion**');
+    expect(body(none, { massDeletion: mass })).toContain('flags: **mass deletion**');
+  });
+
+  it('a held mass deletion is said plainly in the body and in a comment: counts, the refusal, what merge and close mean', () => {
+    const b = body({ added: [], changed: [], deleted: ['core.v1.ConfigMap/shop/a.yaml'] }, { massDeletion: mass });
+    const notice = '> **Mass deletion.** This state deletes 27 of the 30 objects recorded on the base branch (more than maxDeletePercent 50%). ' +
+      'Without pull requests kubetrail would have refused it; it is held here and the base branch is unchanged. ' +
+      'Merge to accept the deletions, close without merging to reject them.';
+    expect(b).toContain(`\n\n${notice}\n\n- first observed:`);
+    expect(body(none)).not.toContain('Mass deletion');
+    const c = changesComment('prod-us', { added: [], changed: [], deleted: ['core.v1.ConfigMap/shop/a.yaml'] }, new Date(0), { massDeletion: mass });
+    expect(c).toContain(`-1\n\n${notice}\n\n- \`-\` core.v1.ConfigMap shop/a\n`);
   });
 
   it('a table cell cannot break the table or the markdown', () => {
@@ -81,7 +94,7 @@ describe('PR text', () => {
     const c = changesComment('prod-us', { added: [], changed: ['core.v1.ConfigMap/shop/app.yaml'], deleted: ['core.v1.ConfigMap/shop/old.yaml'] }, new Date('2026-12-01T10:00:00Z'));
     expect(c).toBe('New in **prod-us** since the last comment (observed 2026-12-01T10:00:00.000Z): +0 ~1 -1\n\n' +
       '- `~` core.v1.ConfigMap shop/app\n- `-` core.v1.ConfigMap shop/old\n');
-    const many = changesComment('p', { added: Array.from({ length: 100 }, (_, i) => `core.v1.ConfigMap/n/c${i}.yaml`), changed: [], deleted: [] }, new Date(0), 1000);
+    const many = changesComment('p', { added: Array.from({ length: 100 }, (_, i) => `core.v1.ConfigMap/n/c${i}.yaml`), changed: [], deleted: [] }, new Date(0), { limit: 1000 });
     expect(many.length).toBeLessThanOrEqual(1000);
     expect(many).toMatch(/… and \d+ more\n$/);
   });
