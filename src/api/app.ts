@@ -5,13 +5,14 @@ import { RequestError as ApiError } from '../errors.ts';
 import { SyncInProgressError, type Kubetrail } from '../kubetrail.ts';
 import { CLUSTER_SCOPED_DIR } from '../model/object-path.ts';
 import type { SyncResult } from '../sync/result.ts';
+import type { RunResult } from '../sync/run.ts';
 import type { Log } from '../log.ts';
 import { apiAuth, type ApiAccess } from './access.ts';
 import { Metrics } from './metrics.ts';
 
 /** What the routes use of the library: a narrow interface, so the app can be tested with app.request() alone. */
 export type ApiLibrary = Pick<Kubetrail, 'getCluster' | 'getClusters' | 'discoverResourceTypes' | 'typeCounts' | 'getSnapshots'
-  | 'getObject' | 'getVersions' | 'diffObject' | 'getChanges' | 'syncCluster' | 'syncAllClusters' | 'lastResult'>
+  | 'getObject' | 'getVersions' | 'diffObject' | 'getChanges' | 'syncClusters' | 'lastResult'>
   & { config: Pick<Kubetrail['config'], 'clusters'>; repo: Pick<Kubetrail['repo'], 'head'> };
 
 export interface AppDeps {
@@ -65,6 +66,10 @@ const optionalNamespace = (c: Context) => {
 };
 
 const summary = ({ changes: _changes, ...r }: SyncResult) => r;
+/** What a trigger's run did beyond the syncs: the push or pull requests, and their failure (the sync itself may be fine). */
+const delivery = (run: RunResult) => ({
+  ...(run.push ? { push: run.push } : {}), ...(run.pushError ? { pushError: run.pushError } : {}),
+});
 
 export function createApp(deps: AppDeps): Hono {
   const kt = deps.kubetrail;
@@ -150,10 +155,13 @@ export function createApp(deps: AppDeps): Hono {
 
   app.post('/api/v1/clusters/:id/sync', async (c) => {
     const id = clusterParam(c, kt);
-    return c.json(summary(await kt.syncCluster(id, { dryRun: c.req.query('dryRun') === 'true' })));
+    const run = await kt.syncClusters([id], { dryRun: c.req.query('dryRun') === 'true' });
+    const pullRequest = run.pullRequests?.find((p) => p.clusterId === id);
+    return c.json({ ...summary(run.results[0]), ...(pullRequest ? { pullRequest } : {}), ...delivery(run) });
   });
   app.post('/api/v1/sync', async (c) => {
-    return c.json({ results: (await kt.syncAllClusters({ dryRun: c.req.query('dryRun') === 'true' })).map(summary) });
+    const run = await kt.syncClusters(kt.config.clusters.map((x) => x.id), { dryRun: c.req.query('dryRun') === 'true' });
+    return c.json({ results: run.results.map(summary), ...(run.pullRequests ? { pullRequests: run.pullRequests } : {}), ...delivery(run) });
   });
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));

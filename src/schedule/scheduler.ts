@@ -45,7 +45,15 @@ export function startScheduler(config: Config, kubetrail: Kubetrail, log: Log): 
       if (busy.length) log({ msg: 'scheduled sync skipped: still running', clusters: busy });
       if (!idle.length) return;
       const run = kubetrail.syncClusters(idle).then(
-        (r) => r.results.forEach((res) => log({ msg: 'scheduled sync done', cluster: res.clusterId, status: res.status, commit: res.commit, pushed: r.push?.commit, pushError: r.pushError })),
+        (r) => r.results.forEach((res) => {
+          // In pull-request mode, what happened to the cluster's PR; its failure or warning sets the line's level.
+          const pullRequest = r.pullRequests?.find((p) => p.clusterId === res.clusterId);
+          const level = r.pushError ? 'error' : pullRequest?.warnings.length ? 'warn' : 'info';
+          log({
+            level, msg: 'scheduled sync done', cluster: res.clusterId, status: res.status, commit: res.commit, pushed: r.push?.commit,
+            pushError: r.pushError, ...(pullRequest ? { pullRequest } : {}),
+          });
+        }),
         (e) => log({ level: 'error', msg: 'scheduled sync failed', clusters: idle, error: (e as Error).message }),
       );
       inFlight.add(run);

@@ -37,8 +37,7 @@ function library(calls: string[]): ApiLibrary {
     getVersions: call('getVersions', [{ commit: 'x', time: 't', kind: 'added', subject: SECRET }]),
     diffObject: call('diffObject', { from: 'x', to: 'y', path: 'p', diff: { added: [data], removed: [], updated: [] } }) as never,
     getChanges: call('getChanges', { changes: [{ commit: 'x', time: 't', subject: SECRET, objects: [] }], nextCursor: undefined }),
-    syncCluster: call('syncCluster', result('complete', { error: SECRET })),
-    syncAllClusters: call('syncAllClusters', [result('complete', { error: SECRET })]),
+    syncClusters: call('syncClusters', { results: [result('complete', { error: SECRET })] }),
   };
 }
 
