@@ -16,6 +16,7 @@ import { mapLimit } from '../src/util/map-limit.ts';
 import { validateConfig } from '../src/config/validate.ts';
 import { processCpuMs } from './cpu.ts';
 import { buildHistory } from './history.ts';
+import { startGitServer } from '../test/env/git-server.ts';
 
 const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, scale: { type: 'string', default: '' }, 'history-commits': { type: 'string', default: '1000' } } });
 const N = Number(values.objects);
@@ -183,6 +184,69 @@ async function measure(n: number, configMaps: number) {
   return out;
 }
 
+// ── the shipped CronJob: an empty volume each run, the remote = the suite's smart-HTTP server ─────────────────
+async function cronjob(n: number, seedRepo: string, runs = RUNS) {
+  const token = 'bench-git-token';
+  process.env.KUBETRAIL_GIT_TOKEN = token; // the children inherit it
+  const server = await startGitServer({ root: join(work, `remotes-${n}`), token });
+  for (const name of ['cron', 'push-kubetrail', 'push-native']) server.createBareRepo(`${name}.git`);
+  const url = (name: string) => server.repoUrl(`${name}.git`);
+  const authed = (name: string) => url(name).replace('http://', `http://x:${token}@`);
+  const git = (dir: string, args: string[]) => execFileSync('git', ['-C', dir, ...args], { encoding: 'utf8', maxBuffer: 64 << 20 }).trim();
+  git(seedRepo, ['push', '-q', authed('cron'), 'HEAD:refs/heads/main']); // the remote holds what the cluster holds
+  const pod = (i: number) => {
+    const dir = join(work, `cron-pod-${n}-${i}`);
+    rmSync(dir, { recursive: true, force: true });
+    writeFileSync(configFile, `repo: ${dir}\nbare: true\nremote: {url: ${url('cron')}, branch: main, allowInsecureHttp: true}\nclusters:\n  - id: bench\n    kubeconfig: ${env.KUBECONFIG}\n`);
+  };
+  const cron = () => child('child-cronjob.ts');
+  const out: Record<string, any> = { objects: n };
+  const quiet = withFloors(Array.from({ length: runs }, (_, i) => () => (pod(i), cron())));
+  out.noChange = { ...stats(quiet.results.map((r) => r.ms)), floor: quiet.floor, cpu: cpuOf(quiet.results), maxRssMB: Math.max(...quiet.results.map((r) => r.maxRssMB)),
+    timings: quiet.results[0].timings, pushed: quiet.results.filter((r) => r.pushed).length, repoMB: quiet.results[0].repoBytes / 1048576 };
+  const changed = [];
+  const changedFloors: number[] = [];
+  for (let r = 0; r < runs; r++) {
+    await mapLimit(Array.from({ length: 10 }, (_, k) => 100 + r * 10 + k), 10, (i) => client.sendJSON('PUT', `/api/v1/namespaces/bench-${i % 20}/configmaps/config-${i}`,
+      { metadata: { name: `config-${i}`, labels: { app: `app-${i % 40}` } }, data: { ...payload(i), LOG_LEVEL: `cron-${r}` } }));
+    changedFloors.push(floor().ms);
+    pod(r);
+    changed.push(cron());
+  }
+  out.tenChanged = { ...stats(changed.map((r) => r.ms)), floor: stats(changedFloors), cpu: cpuOf(changed), maxRssMB: Math.max(...changed.map((r) => r.maxRssMB)),
+    timings: changed[0].timings, pushed: changed.filter((r) => r.pushed).length, changed: changed.map((r) => r.changed) };
+  // The shallow fetch of the remote head, natively, into an empty repository (kubetrail's is the runs' fetch phase).
+  const nativeFetch = Array.from({ length: runs }, (_, i) => {
+    const dir = join(work, `fetch-${n}-${i}`);
+    git(work, ['init', '-q', '--bare', dir]);
+    return timed(() => git(dir, ['fetch', '-q', '--depth', '1', authed('cron'), 'main']));
+  });
+  out.fetch = { kubetrail: stats(quiet.results.map((r) => r.timings.fetchMs)), native: stats(nativeFetch) };
+  // One 10-file commit pushed by kubetrail and by native git, each to a remote at the commit's parent.
+  const clone = join(work, `push-clone-${n}`);
+  execFileSync('git', ['clone', '-q', authed('cron'), clone]);
+  git(clone, ['config', 'user.name', 'bench']);
+  git(clone, ['config', 'user.email', 'bench@x']);
+  for (const name of ['push-kubetrail', 'push-native']) git(clone, ['push', '-q', authed(name), 'HEAD:refs/heads/main']);
+  const files = git(clone, ['ls-files', 'clusters/bench/core.v1.ConfigMap']).split('\n');
+  const pushes = Array.from({ length: runs }, (_, r) => {
+    const base = git(clone, ['rev-parse', 'HEAD']);
+    for (let k = 0; k < 10; k++) {
+      const file = join(clone, files[(r * 10 + k) * 37 % files.length]);
+      writeFileSync(file, `${readFileSync(file, 'utf8')}# push ${r}\n`);
+    }
+    git(clone, ['commit', '-qam', `ten files ${r}\n\nKubetrail-Cluster: bench`]);
+    const native = timed(() => git(clone, ['push', '-q', authed('push-native'), 'HEAD:refs/heads/main']));
+    const res = spawnSync(node, [...NODE_FLAGS, join(root, 'bench/child-push.ts'), clone, url('push-kubetrail'), base], { encoding: 'utf8', env: { ...process.env, ...SHIPPED_ENV } });
+    if (res.status !== 0) throw new Error(`child-push failed: ${res.stderr}`);
+    return { native, kubetrail: JSON.parse(res.stdout.trim()).ms as number };
+  });
+  out.push = { kubetrail: stats(pushes.map((p) => p.kubetrail)), native: stats(pushes.map((p) => p.native)), files: files.length };
+  await server.close();
+  log(`cronjob at ${n}: no change ${out.noChange.min.toFixed(0)} ms, 10 changed ${out.tenChanged.min.toFixed(0)} ms, push ${out.push.kubetrail.min.toFixed(0)} vs native ${out.push.native.min.toFixed(0)} ms, fetch ${out.fetch.kubetrail.min.toFixed(0)} vs native ${out.fetch.native.min.toFixed(0)} ms`);
+  return out;
+}
+
 async function apiLatency(repo: string, commits: number) {
   log(`building a ${commits}-commit history`);
   const watched = 'core.v1.ConfigMap/bench-1/config-1.yaml';
@@ -213,6 +277,7 @@ try {
   await load(client, N);
   await loadCustomResources(client, 1000);
   results.main = await measure(N + 1000, N);
+  results.cronjob = await cronjob(N + 1000, join(work, `repo-first-${N + 1000}-0`));
   results.api = await apiLatency(join(work, `repo-first-${N + 1000}-0`), Number(values['history-commits']));
   if (values.scale) {
     await load(client, Number(values.scale), N);
@@ -222,6 +287,7 @@ try {
     writeConfig(join(work, 'repo-scale-bare'), true);
     const scaleBare = child('child-sync.ts');
     const scaleAgain = child('child-sync.ts'); // the steady state: a sync after the first, nothing changed
+    results.cronjobScale = await cronjob(Number(values.scale) + 1000, join(work, 'repo-scale-bare'), 1);
     results.scale = {
       objects: Number(values.scale) + 1000, firstSyncMs: scale.ms, maxRssMB: scale.maxRssMB,
       bare: { firstSyncMs: scaleBare.ms, maxRssMB: scaleBare.maxRssMB }, noChange: { ms: scaleAgain.ms, maxRssMB: scaleAgain.maxRssMB, commit: scaleAgain.commit }, rawList: { ms: scaleFloor.ms, maxRssMB: scaleFloor.maxRssMB },
@@ -253,6 +319,14 @@ const rows = [
   ['pipeline first (kubectl + awk + git)', ms(m.pipeline.first.min), ms(m.pipeline.first.median), '', r(m.pipeline.first.min, m.rawList.min), '1.00×', '', ''],
   ['pipeline no-change', ms(m.pipeline.noChange.min), ms(m.pipeline.noChange.median), '', r(m.pipeline.noChange.min, m.rawList.min), '1.00×', '', `${m.pipeline.commitsAfterNoChange} commits`],
 ];
+const cj = results.cronjob;
+const split = (t: { fetchMs: number; syncMs: number; pushMs: number }) => `fetch ${ms(t.fetchMs)} / sync ${ms(t.syncMs)} / push ${ms(t.pushMs)}`;
+rows.push(
+  pairedRow('CronJob run, nothing changed (empty volume)', cj.noChange, `target ≤ 1.5×; ${split(cj.noChange.timings)}; pushed ${cj.noChange.pushed}; repository ${cj.noChange.repoMB.toFixed(1)} MB on disk; peak RSS ${cj.noChange.maxRssMB.toFixed(0)} MB`),
+  pairedRow('CronJob run, 10 changed (empty volume)', cj.tenChanged, `target ≤ 2×; ${split(cj.tenChanged.timings)}; pushed ${cj.tenChanged.pushed}; peak RSS ${cj.tenChanged.maxRssMB.toFixed(0)} MB`),
+  ['push of a 10-file commit (kubetrail)', ms(cj.push.kubetrail.min), ms(cj.push.kubetrail.median), ms(cj.push.native.min), r(cj.push.kubetrail.min, cj.push.native.min), '', '', `floor: native \`git push\` of the same commit; target ≤ 2×; remote holds ${cj.push.files} files`],
+  ['shallow fetch of the remote head (kubetrail)', ms(cj.fetch.kubetrail.min), ms(cj.fetch.kubetrail.median), ms(cj.fetch.native.min), r(cj.fetch.kubetrail.min, cj.fetch.native.min), '', '', 'floor: native `git fetch --depth 1` into an empty repository; target ≤ 1.5×'],
+);
 let table = `| measurement | min | median | floor, same runs (min) | / floor | / pipeline | CPU ms: client (main thread) / server | notes |\n|---|---|---|---|---|---|---|---|\n${rows.map((x) => `| ${x.join(' | ')} |`).join('\n')}\n`;
 table += `\nAPI on a ${results.api.commits}-commit history (${results.api.versionsOfWatched} versions of the object), autocannon 4 connections × 10 s:\n\n| request | p50 | p99 | requests | non-2xx |\n|---|---|---|---|---|\n`;
 for (const [k, v] of [['current object', results.api.currentObject], ['versions', results.api.versions]] as const) table += `| ${k} | ${v.p50} ms | ${v.p99} ms | ${v.requests} | ${v.non2xx} |\n`;
@@ -260,6 +334,11 @@ if (results.scale) {
   const sc = results.scale;
   table += `\nScale, ${sc.objects} objects: first sync ${ms(sc.firstSyncMs)}, peak RSS ${sc.maxRssMB.toFixed(0)} MB (vs ${m.firstSync.maxRssMB.toFixed(0)} MB at ${m.objects}: ${r(sc.maxRssMB, m.firstSync.maxRssMB)}); ` +
     `bare ${ms(sc.bare.firstSyncMs)}, peak RSS ${sc.bare.maxRssMB.toFixed(0)} MB; no-change rerun ${ms(sc.noChange.ms)}, peak RSS ${sc.noChange.maxRssMB.toFixed(0)} MB; the raw list alone ${ms(sc.rawList.ms)}, peak RSS ${sc.rawList.maxRssMB.toFixed(0)} MB.\n`;
+}
+if (results.cronjobScale) {
+  const cs = results.cronjobScale;
+  table += `\nCronJob at ${cs.objects} objects (one run each): nothing changed ${ms(cs.noChange.min)} (${r(cs.noChange.min, cs.noChange.floor.min)} its floor), peak RSS ${cs.noChange.maxRssMB.toFixed(0)} MB, ` +
+    `repository ${cs.noChange.repoMB.toFixed(1)} MB; 10 changed ${ms(cs.tenChanged.min)} (${r(cs.tenChanged.min, cs.tenChanged.floor.min)}), peak RSS ${cs.tenChanged.maxRssMB.toFixed(0)} MB.\n`;
 }
 console.log(table);
 const day = results.date.slice(0, 10);
@@ -309,4 +388,8 @@ const NOTES = `## Where the time and memory go
   the 200 MB budget at 51k objects has no room for it.
 `;
 writeFileSync(join(root, `bench/results/${day}.json`), JSON.stringify(results, null, 2) + '\n');
-writeFileSync(join(root, 'bench/README.md'), `# Benchmarks\n\n\`npm run bench\` (options: \`-- --objects 10000 --runs 3 --scale 50000\`) loads the project's own kube-apiserver with ConfigMaps of 1-4 KiB in 20 namespaces plus 1,000 custom resources, and measures, each in a fresh process, ${RUNS} runs:\n\n- the floor: a paginated raw LIST of every type a sync reads (request + JSON parse, same HTTP client), largest types first (as a sync orders them); it also runs right before every kubetrail run, and each row's ratio uses those floors; the same lists as metadata only (what syncs after the first read) for reference;\n- \`kubetrail sync\`: first run (also into a bare repository, the shipped in-cluster setting), no-change rerun, 10 objects changed, 1% deleted, and native \`git checkout\` of the synced tree for reference (time measured inside the process, without Node start-up; Node runs with the shipped \`--max-semi-space-size=8 --heap-growing-percent=50\`, \`MALLOC_TRIM_THRESHOLD_=131072\` and \`MALLOC_ARENA_MAX=2\`);\n- the shell pipeline: \`kubectl get <type> -A -o yaml\` per type (4 at a time) split with awk into the same layout, then \`git add -A && git commit\`;\n- HTTP API latency with autocannon on a repository with a long history.\n\nLatest run (${results.date}, ${results.machine}, Node ${results.node}), full figures in \`bench/results/${day}.json\`:\n\n${table}\n${NOTES}`);
+// Sections of other benches (push loop, fleet) are written by hand below a marker: kept as they are.
+const HAND_WRITTEN = '<!-- Below: other benches, written by hand from their own runs. -->';
+const readme = readFileSync(join(root, 'bench/README.md'), 'utf8');
+const kept = readme.includes(HAND_WRITTEN) ? readme.slice(readme.indexOf(HAND_WRITTEN)) : HAND_WRITTEN + '\n';
+writeFileSync(join(root, 'bench/README.md'), `# Benchmarks\n\n\`npm run bench\` (options: \`-- --objects 10000 --runs 3 --scale 50000\`) loads the project's own kube-apiserver with ConfigMaps of 1-4 KiB in 20 namespaces plus 1,000 custom resources, and measures, each in a fresh process, ${RUNS} runs:\n\n- the floor: a paginated raw LIST of every type a sync reads (request + JSON parse, same HTTP client), largest types first (as a sync orders them); it also runs right before every kubetrail run, and each row's ratio uses those floors; the same lists as metadata only (what syncs after the first read) for reference;\n- \`kubetrail sync\`: first run (also into a bare repository, the shipped in-cluster setting), no-change rerun, 10 objects changed, 1% deleted, and native \`git checkout\` of the synced tree for reference (time measured inside the process, without Node start-up; Node runs with the shipped \`--max-semi-space-size=8 --heap-growing-percent=50\`, \`MALLOC_TRIM_THRESHOLD_=131072\` and \`MALLOC_ARENA_MAX=2\`);\n- the shell pipeline: \`kubectl get <type> -A -o yaml\` per type (4 at a time) split with awk into the same layout, then \`git add -A && git commit\`;\n- HTTP API latency with autocannon on a repository with a long history.\n\nLatest run (${results.date}, ${results.machine}, Node ${results.node}), full figures in \`bench/results/${day}.json\`:\n\n${table}\n${NOTES}\n${kept}`);
