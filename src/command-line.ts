@@ -124,7 +124,9 @@ async function sync(v: Values): Promise<number> {
   if (v['pull-request'] && !v.push) throw new UsageError('--pull-request needs --push (and --remote URL or remote.url in the config)');
   if (v['start-jitter'] !== undefined && !v.push) throw new UsageError('--start-jitter needs --push (it spreads the pushes of a fleet)');
   // A fleet's CronJobs fire on the same tick: each waits a random moment first, so their pushes do not collide.
+  const waitStarted = performance.now();
   if (v.push) await startJitter(seconds(v, 'start-jitter', config.startJitterSeconds));
+  const startJitterMs = Math.round(performance.now() - waitStarted);
   // The shipped CronJob runs `sync`: its webhooks are delivered before the process exits, within --webhook-wait.
   const events = config.webhooks.length && !v['dry-run'] ? new SyncEvents() : undefined;
   const webhooks = events && new WebhookDispatcher(config.webhooks, process.env, createLog());
@@ -137,7 +139,7 @@ async function sync(v: Values): Promise<number> {
   if (v.json) {
     const out = results.map(({ changes, ...r }) => (r.dryRun ? { ...r, changes } : r));
     const body = out.length === 1 ? out[0] : out;
-    console.log(JSON.stringify(v.push ? { results: out, push: push ?? null, pushError, ...(pullRequests ? { pullRequests } : {}) } : body, null, 2));
+    console.log(JSON.stringify(v.push ? { results: out, push: push ?? null, pushError, startJitterMs, ...(pullRequests ? { pullRequests } : {}) } : body, null, 2));
   } else {
     printSummary(results);
     for (const p of pullRequests ?? []) console.log(`${p.clusterId}: pull request ${p.action}${p.number ? ` #${p.number} ${p.url}` : ''}`);

@@ -8,7 +8,9 @@ import fs from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
+// The fetch-based transport: isomorphic-git's node one gives up after 5 s without a byte, which a busy server
+// (a fleet's tick) exceeds.
+import http from 'isomorphic-git/http/web';
 import { clusterPrefix } from '../model/object-path.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
 import { atomicWrite } from './atomic-write.ts';
@@ -40,20 +42,29 @@ function describe(e: unknown, target: RemoteTarget): string {
  */
 async function fetchRemoteHead(repo: Repo, target: RemoteTarget): Promise<string | undefined> {
   await git.addRemote({ fs, gitdir: repo.gitdir, remote: REMOTE, url: target.url, force: true });
-  try {
-    const res = await git.fetch({
-      fs, http, gitdir: repo.gitdir, remote: REMOTE, ref: target.branch, singleBranch: true, depth: 1, tags: false,
-      onAuth: auth(target), cache: {},
-    });
-    return res.fetchHead ?? undefined;
-  } catch (e) {
-    if ((e as { code?: string }).code === 'NotFoundError' || /could not find|not found/i.test((e as Error).message)) {
-      const refs = await git.listServerRefs({ http, url: target.url, onAuth: auth(target) }).catch(() => undefined);
-      if (refs && !refs.some((r) => r.ref === `refs/heads/${target.branch}`)) return undefined;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const res = await git.fetch({
+        fs, http, gitdir: repo.gitdir, remote: REMOTE, ref: target.branch, singleBranch: true, depth: 1, tags: false,
+        onAuth: auth(target), cache: {},
+      });
+      return res.fetchHead ?? undefined;
+    } catch (e) {
+      if ((e as { code?: string }).code === 'NotFoundError' || /could not find|not found/i.test((e as Error).message)) {
+        const refs = await git.listServerRefs({ http, url: target.url, onAuth: auth(target) }).catch(() => undefined);
+        if (refs && !refs.some((r) => r.ref === `refs/heads/${target.branch}`)) return undefined;
+      }
+      // A busy or briefly unreachable server (a fleet's tick) gets a few tries; a refusal is final at once.
+      const status = (e as { data?: { statusCode?: number } }).data?.statusCode;
+      if (attempt >= FETCH_ATTEMPTS || status === 401 || status === 403 || status === 404) {
+        throw new PushError(`cannot fetch ${target.url} (${target.branch}): ${describe(e, target)}`);
+      }
+      await sleep(backoffMs(attempt + 2));
     }
-    throw new PushError(`cannot fetch ${target.url} (${target.branch}): ${describe(e, target)}`);
   }
 }
+
+const FETCH_ATTEMPTS = 4;
 
 /** Local commits not yet on the remote, oldest first: the first-parent chain down to the last known remote head. */
 async function unpushedCommits(repo: Repo, stopAt: Set<string>): Promise<string[]> {

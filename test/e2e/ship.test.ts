@@ -1,6 +1,7 @@
 // What we ship: manifests the real apiserver accepts, RBAC that reads everything but Secrets, a Dockerfile whose
 // exact command works.
-import { readFileSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { validate } from 'dockerfile-utils';
 import { parse, parseAllDocuments, stringify } from 'yaml';
@@ -119,6 +120,12 @@ describe('Dockerfile', () => {
     expect(script).toContain(` ${flags.join(' ')} `);
     expect(script).toContain('export MALLOC_TRIM_THRESHOLD_=${MALLOC_TRIM_THRESHOLD_-131072} MALLOC_ARENA_MAX=${MALLOC_ARENA_MAX-2}');
     expect(readFileSync(join(root, 'src/cli.ts'), 'utf8').split('\n')[0]).toBe(`#!/usr/bin/env -S ${malloc.join(' ')} node ${flags.join(' ')}`);
+    // The image fills Node's compile cache at build time (RUN …) and every start reads it (ENV NODE_COMPILE_CACHE).
+    const cacheDir = dockerfile.match(/^\s+NODE_COMPILE_CACHE=(\S+)$/m)![1];
+    const warm = dockerfile.match(/^RUN (node src\/cli\.ts .*?) >\/dev\/null$/m)![1].split(' ');
+    const cache = join(tempDir('docker-cache'), cacheDir.replace('/app/', ''));
+    execFileSync(process.execPath, warm.slice(1), { cwd: root, env: { ...process.env, NODE_COMPILE_CACHE: cache }, stdio: 'ignore' });
+    expect(readdirSync(cache, { recursive: true }).length).toBeGreaterThan(50);
     const data = tempDir('docker-data');
     const config = join(data, 'kubetrail.yaml');
     writeFileSync(config, stringify({
@@ -128,7 +135,7 @@ describe('Dockerfile', () => {
     // The image's ENV, with its paths pointed at this machine.
     const res = await runCli(cmd, {
       command: [process.execPath, entrypoint.slice(1).map((a) => a.replace('/app/', `${root}/`))],
-      env: { HOME: '/tmp', MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2', KUBETRAIL_CONFIG: config, KUBETRAIL_REPO: join(data, 'repo'), KUBETRAIL_GIT_TOKEN: 't' }, cwd: '/',
+      env: { HOME: '/tmp', NODE_COMPILE_CACHE: cache, MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2', KUBETRAIL_CONFIG: config, KUBETRAIL_REPO: join(data, 'repo'), KUBETRAIL_GIT_TOKEN: 't' }, cwd: '/',
     });
     expect(res.stderr).toBe('');
     expect(res.code).toBe(0);

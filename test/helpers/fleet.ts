@@ -28,6 +28,8 @@ export interface FleetRun {
   code: number;
   /** ms from the tick to the process's exit with its push landed (undefined: the run failed or was skipped). */
   tickToLandedMs?: number;
+  /** The same, less the start jitter the run waited first: the run's own time, process start-up included. */
+  runToLandedMs?: number;
   pushAttempts?: number;
   skipped?: boolean;
   stderr: string;
@@ -92,10 +94,13 @@ export async function runFleet(o: FleetOptions): Promise<FleetReport> {
         rmSync(join(o.work, 'pods', id), { recursive: true, force: true }); // a fresh pod: an empty volume
         const res = await o.runCli(['sync', '--config', join(o.work, `${id}.yaml`), '--push', '--json'], { KUBETRAIL_GIT_TOKEN: o.token });
         const landed = performance.now() - tick;
-        let push: { commit?: string; attempts?: number } | undefined;
-        try { push = JSON.parse(res.stdout).push ?? undefined; } catch { push = undefined; }
-        const ok = res.code === 0 && !!push?.commit;
-        runs.push({ id, round, code: res.code, tickToLandedMs: ok ? landed : undefined, pushAttempts: push?.attempts, stderr: res.stderr });
+        let out: { push?: { commit?: string; attempts?: number }; startJitterMs?: number } = {};
+        try { out = JSON.parse(res.stdout); } catch { /* a failed run prints no JSON */ }
+        const ok = res.code === 0 && !!out.push?.commit;
+        runs.push({
+          id, round, code: res.code, tickToLandedMs: ok ? landed : undefined, runToLandedMs: ok ? landed - (out.startJitterMs ?? 0) : undefined,
+          pushAttempts: out.push?.attempts, stderr: res.stderr,
+        });
       })().finally(() => busy.delete(id));
       busy.set(id, run);
       thisRound.push(run);
@@ -135,12 +140,14 @@ export function summarize(o: FleetOptions, r: FleetReport) {
   const landed = r.runs.filter((x) => x.tickToLandedMs !== undefined);
   const retries = landed.map((x) => (x.pushAttempts ?? 1) - 1);
   const times = landed.map((x) => x.tickToLandedMs!);
+  const own = landed.map((x) => x.runToLandedMs!);
   return {
     clusters: o.clusters, rounds: o.rounds, intervalMs: o.intervalMs, startJitterSeconds: o.startJitterSeconds,
     attempted: o.clusters * o.rounds, landed: landed.length, skipped: r.runs.filter((x) => x.skipped).length,
     failed: r.runs.filter((x) => !x.skipped && x.tickToLandedMs === undefined).length,
     retriesPerPush: { p50: percentile(retries, 50), p99: percentile(retries, 99), max: Math.max(...retries) },
     tickToLandedMs: { p50: percentile(times, 50), p99: percentile(times, 99), max: Math.max(...times) },
+    runToLandedMs: { p50: percentile(own, 50), p99: percentile(own, 99), max: Math.max(...own) },
     roundWallMs: { p50: percentile(r.roundWallMs, 50), max: Math.max(...r.roundWallMs) },
   };
 }
