@@ -23,10 +23,13 @@ export function deflate(data: Uint8Array): Buffer {
   return deflateSync(data, { level: 1, windowBits, memLevel: windowBits - 7, chunkSize: Math.max(64, Math.min(16384, data.length + 64)) });
 }
 
-const PACK_TYPE_CODE: Record<ObjectType, number> = { commit: 1, tree: 2, blob: 3 };
+/** What a pack may hold besides kubetrail's own types: annotated tags (a git CLI neighbour's). */
+export type StoredType = ObjectType | 'tag';
+
+const PACK_TYPE_CODE: Record<StoredType, number> = { commit: 1, tree: 2, blob: 3, tag: 4 };
 
 /** A pack entry's type-and-size header: 3 type bits and 4 size bits, then 7 size bits a byte while the top bit is set. */
-export function packEntryHeader(type: ObjectType, size: number): Buffer {
+export function packEntryHeader(type: StoredType, size: number): Buffer {
   const bytes = [(PACK_TYPE_CODE[type] << 4) | (size & 0x0f)];
   for (let rest = Math.floor(size / 16); rest > 0; rest = Math.floor(rest / 128)) {
     bytes[bytes.length - 1] |= 0x80;
@@ -35,10 +38,10 @@ export function packEntryHeader(type: ObjectType, size: number): Buffer {
   return Buffer.from(bytes);
 }
 
-const objectHeader = (type: ObjectType, size: number) => `${type} ${size}\0`;
+const objectHeader = (type: StoredType, size: number) => `${type} ${size}\0`;
 
 /** A git object's id: the SHA-1 of its header and content (hashed in two parts: no copy of the content). */
-export function objectId(type: ObjectType, content: Uint8Array): string {
+export function objectId(type: StoredType, content: Uint8Array): string {
   return createHash('sha1').update(objectHeader(type, content.length)).update(content).digest('hex');
 }
 

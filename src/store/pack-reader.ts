@@ -4,57 +4,23 @@
 // bases for an object stored as a delta (fetched packs and git's own gc have them).
 // Format: https://git-scm.com/docs/gitformat-pack (index version 2; deltas as in "Deltified representation").
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { createHash } from 'node:crypto';
 import { inflateSync } from 'node:zlib';
+import type { StoredType } from './codec.ts';
+import { applyDelta } from './delta.ts';
+
+export { applyDelta };
 
 const WINDOW_BYTES = 64 << 10;
 const IDX_SIGNATURE = 0xff744f63;
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
+const TYPE_NAMES: Record<number, StoredType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 
 /** Where a delta's base comes from: the object at an offset of the same pack, or an object by id. */
 export interface DeltaBases {
   atOffset(offset: number): Buffer | undefined;
   byId(id: Buffer): Buffer | undefined;
-}
-
-/**
- * Applies a git delta to its base: two sizes (base, result), then instructions, each either a copy of a range of
- * the base (top bit set; which offset and size bytes follow is in the low 7 bits) or an insert of the next n bytes.
- */
-export function applyDelta(base: Buffer, delta: Buffer): Buffer {
-  let at = 0;
-  const size = () => {
-    let value = 0;
-    for (let shift = 0; ; shift += 7) {
-      const byte = delta[at++];
-      value += (byte & 0x7f) * 2 ** shift;
-      if (!(byte & 0x80)) return value;
-    }
-  };
-  const baseSize = size();
-  if (baseSize !== base.length) throw new Error(`delta expects a base of ${baseSize} bytes, got ${base.length}`);
-  const out = Buffer.allocUnsafe(size());
-  let written = 0;
-  while (at < delta.length) {
-    const op = delta[at++];
-    if (op & 0x80) {
-      let offset = 0;
-      let length = 0;
-      for (let i = 0; i < 4; i++) if (op & (1 << i)) offset += delta[at++] * 2 ** (8 * i);
-      for (let i = 0; i < 3; i++) if (op & (0x10 << i)) length += delta[at++] * 2 ** (8 * i);
-      if (length === 0) length = 0x10000;
-      if (offset + length > base.length || written + length > out.length) throw new Error('delta copies beyond its base or result');
-      written += base.copy(out, written, offset, offset + length);
-    } else if (op > 0) {
-      if (at + op > delta.length || written + op > out.length) throw new Error('delta inserts beyond its end');
-      written += delta.copy(out, written, at, at + op);
-      at += op;
-    } else {
-      throw new Error('delta has a reserved instruction (0)');
-    }
-  }
-  if (written !== out.length) throw new Error(`delta made ${written} bytes, expected ${out.length}`);
-  return out;
 }
 
 /**
@@ -86,37 +52,48 @@ export class PackFileReader {
 
   /**
    * The content of the object stored at [start, end). A delta's base is found with `bases`: by its offset in
-   * this pack, or by id; without them (or when the base is not found) a delta reads as undefined.
+   * this pack, or by id; without them (or when the base is not found) a delta reads as undefined. So does any
+   * object once the pack file is gone (a repack replaced it: the caller lists the packs again).
    */
   object(start: number, end: number, bases?: DeltaBases): Buffer | undefined {
+    const entry = this.entry(start, end);
+    if (!entry) return undefined;
+    const { typeCode, raw, dataAt, size } = entry;
+    // An output buffer of the object's size: node's default 16 KiB per call is churn the GC sees late.
+    const inflate = (from: number) => inflateSync(raw.subarray(from), { chunkSize: Math.max(64, size + 64) });
+    if (typeCode >= 1 && typeCode <= 4) return inflate(dataAt);
+    if (!bases || (typeCode !== OFS_DELTA && typeCode !== REF_DELTA)) return undefined;
+    const delta = inflate(entry.deltaAt!); // before the base is read: that may move the window `raw` points into
+    const base = entry.baseId ? bases.byId(entry.baseId) : bases.atOffset(entry.baseOffset!);
+    return base && applyDelta(base, delta);
+  }
+
+  /** The type code of the object at [start, end), or, for a delta, where its base is (offset or id). */
+  base(start: number, end: number): { typeCode: number; baseOffset?: number; baseId?: Buffer } | undefined {
+    const entry = this.entry(start, end);
+    return entry && { typeCode: entry.typeCode, baseOffset: entry.baseOffset, baseId: entry.baseId };
+  }
+
+  private entry(start: number, end: number) {
     const raw = this.bytes(start, end);
+    if (!raw) return undefined;
     const typeCode = (raw[0] >> 4) & 7;
     // The type-and-size header: 4 size bits in the first byte, 7 in each next one while the top bit is set.
     let size = raw[0] & 0x0f;
     let at = 0;
     for (let shift = 4; raw[at] & 0x80; shift += 7) size += (raw[++at] & 0x7f) * 2 ** shift;
     at++;
-    // An output buffer of the object's size: node's default 16 KiB per call is churn the GC sees late.
-    const inflate = (from: number) => inflateSync(raw.subarray(from), { chunkSize: Math.max(64, size + 64) });
-    if (typeCode >= 1 && typeCode <= 4) return inflate(at);
-    if (!bases || (typeCode !== OFS_DELTA && typeCode !== REF_DELTA)) return undefined;
-    if (typeCode === REF_DELTA) {
-      const baseId = Buffer.from(raw.subarray(at, at + 20));
-      const delta = inflate(at + 20); // before the base is read: that may move the window `raw` points into
-      const base = bases.byId(baseId);
-      return base && applyDelta(base, delta);
-    }
+    if (typeCode === REF_DELTA) return { typeCode, raw, size, dataAt: at, deltaAt: at + 20, baseId: Buffer.from(raw.subarray(at, at + 20)) };
+    if (typeCode !== OFS_DELTA) return { typeCode, raw, size, dataAt: at };
     // The base's distance back from this object: big-endian 7-bit groups, each continuation adding one.
     let distance = raw[at] & 0x7f;
     while (raw[at] & 0x80) distance = (distance + 1) * 128 + (raw[++at] & 0x7f);
-    const delta = inflate(at + 1);
-    const base = bases.atOffset(start - distance);
-    return base && applyDelta(base, delta);
+    return { typeCode, raw, size, dataAt: at, deltaAt: at + 1, baseOffset: start - distance };
   }
 
-  private bytes(start: number, end: number): Buffer {
-    opened(this);
-    const fd = this.fd ??= openSync(this.file, 'r');
+  private bytes(start: number, end: number): Buffer | undefined {
+    const fd = this.open();
+    if (fd === undefined) return undefined;
     if (end - start > WINDOW_BYTES) {
       const raw = Buffer.alloc(end - start);
       readSync(fd, raw, 0, raw.length, start);
@@ -129,6 +106,24 @@ export class PackFileReader {
       if (end > this.windowEnd) throw new Error(`pack ${this.file} ends before byte ${end}`);
     }
     return window.subarray(start - this.windowStart, end - this.windowStart);
+  }
+
+  private open(): number | undefined {
+    opened(this);
+    try {
+      return this.fd ??= openSync(this.file, 'r');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+      throw e;
+    }
+  }
+
+  /** The pack's trailing checksum (the last 20 of `size` bytes), or undefined when the file is gone or short. */
+  trailer(size: number): Buffer | undefined {
+    const fd = this.open();
+    if (fd === undefined || size < 32) return undefined;
+    const sum = Buffer.alloc(20);
+    return readSync(fd, sum, 0, 20, size - 20) === 20 ? sum : undefined;
   }
 
   close(): void {
@@ -167,6 +162,55 @@ export class IndexedPack {
     const idx = readFileSync(idxFile);
     if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== IDX_SIGNATURE || idx.readUInt32BE(4) !== 2) return undefined;
     return new IndexedPack(packFile, idx, statSync(packFile).size);
+  }
+
+  get objectCount(): number {
+    return this.count;
+  }
+
+  /**
+   * Whether the index is whole (its size and checksum) and names this pack file (the pack's trailing checksum):
+   * an index written in place and cut short by a kill, or a pack cut short, must not be copied from.
+   */
+  verify(): boolean {
+    const offsets = 8 + 1024 + this.count * 24;
+    if (this.idx.length < offsets + this.count * 4 + 40) return false;
+    let large = 0;
+    for (let i = 0; i < this.count; i++) if (this.idx[offsets + i * 4] & 0x80) large++;
+    if (this.idx.length !== offsets + this.count * 4 + large * 8 + 40) return false;
+    const body = this.idx.subarray(0, this.idx.length - 20);
+    if (!createHash('sha1').update(body).digest().equals(this.idx.subarray(this.idx.length - 20))) return false;
+    const trailer = this.reader.trailer(this.packSize);
+    return trailer !== undefined && trailer.equals(this.idx.subarray(this.idx.length - 40, this.idx.length - 20));
+  }
+
+  /**
+   * Every object of the pack in file order (bases before their deltas, so the recent bases serve them), with its
+   * type: a delta's is its base's. Throws when an object cannot be read whole.
+   */
+  *objects(): Generator<{ oid: string; type: StoredType; content: Buffer }> {
+    const names = 8 + 1024;
+    const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offset(a) - this.offset(b));
+    for (const i of order) {
+      const oid = this.idx.toString('hex', names + i * 20, names + i * 20 + 20);
+      const start = this.offset(i);
+      const type = this.typeAt(start);
+      const content = type && this.objectAt(start, false);
+      if (!type || !content) throw new Error(`pack ${this.reader.file}: object ${oid} cannot be read`);
+      yield { oid, type, content };
+    }
+  }
+
+  // A delta's type is at the end of its chain of bases; a chain longer than the pack is a corrupt pack.
+  private typeAt(start: number): StoredType | undefined {
+    for (let offset: number | undefined = start, depth = 0; offset !== undefined && depth <= this.count; depth++) {
+      const entry = this.reader.base(offset, this.endOf(offset));
+      if (!entry) return undefined;
+      if (entry.typeCode >= 1 && entry.typeCode <= 4) return TYPE_NAMES[entry.typeCode];
+      const i = entry.baseId ? this.find(entry.baseId) : 0;
+      offset = entry.baseId ? (i < 0 ? undefined : this.offset(i)) : entry.baseOffset;
+    }
+    return undefined;
   }
 
   /** An object's content by its 20-byte id; undefined when it is not in this pack (or a delta's base is not). */

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { crc32 } from 'node:zlib';
 import { fsyncDir, writeDurably } from './atomic-write.ts';
 import { failpoint } from './failpoint.ts';
-import { deflate, objectId, packEntryHeader, type ObjectType } from './codec.ts';
+import { deflate, objectId, packEntryHeader, type ObjectType, type StoredType } from './codec.ts';
 import { STALE_TEMP_MS, type ObjectWriter } from './loose.ts';
 import { PackFileReader } from './pack-reader.ts';
 
@@ -66,7 +66,7 @@ export class PackWriter {
     return this.entries.has(oid);
   }
 
-  add(type: ObjectType, content: Uint8Array, oid: string): void {
+  add(type: StoredType, content: Uint8Array, oid: string): void {
     if (this.entries.has(oid)) return;
     const header = packEntryHeader(type, content.length);
     const data = deflate(content);
