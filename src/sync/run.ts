@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type { Config } from '../config/types.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import { DEFAULT_STALE_MS, lockRepo } from '../store/lock.ts';
-import { packLooseObjects } from '../store/maintenance.ts';
+import { maintainRepository } from '../store/maintenance.ts';
 import { pushWithRetry, syncFromRemote, type PushResult, type RemoteTarget } from '../store/remote.ts';
 import { Repo } from '../store/repo.ts';
 import type { ReviewOutcome } from '../review/execute.ts';
@@ -71,7 +71,6 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       massDeletionToReview: pr !== undefined, // a person accepts it by merging the PR, or rejects it by closing
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
     }));
-    packLoose(repo);
     synced = performance.now();
     if (!target) return timed({ results });
     if (pr) {
@@ -91,6 +90,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       return timed({ results, pushError: (e as Error).message });
     }
   } finally {
+    await housekeeping(repo, assertLocked);
     await lock.release();
   }
 }
@@ -123,11 +123,13 @@ function lockStaleMs(env: Record<string, string | undefined>): number {
   return env.KUBETRAIL_LOCK_STALE_SECONDS && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_STALE_MS;
 }
 
-// Housekeeping under the lock, once the commits are made: a repository that outlives its runs (a daemon's, or a
-// persistent volume's) would otherwise keep every small sync's objects as loose files.
-function packLoose(repo: Repo): void {
+// Housekeeping under the lock, last (after the push, whose fetches add packs): a repository that outlives its
+// runs (a daemon's, or a persistent volume's) would otherwise keep every small sync's objects as loose files
+// and every fetch's pack.
+async function housekeeping(repo: Repo, assertLocked: () => Promise<void>): Promise<void> {
   try {
-    if (packLooseObjects(repo.gitdir) > 0) repo.writer.refresh();
+    await assertLocked();
+    if (maintainRepository(repo.gitdir).looseObjectsPacked > 0) repo.writer.refresh();
   } catch {
     // Not the sync's failure: its commits are in place. The next run tries again.
   }
