@@ -84,8 +84,8 @@ const PACK_FILES = ['.idx', '.pack', '.rev', '.bitmap'];
  * Merges small packs into one when there are more than `limit`; returns how many packs it merged (0: none).
  * The new pack and its index are durable (fsynced, renamed, directory synced) before any old pack goes, and only
  * packs listed, verified and copied whole are removed: a pack written meanwhile (a concurrent fetch, a git CLI
- * neighbour) is not in the listing, a held one is not merged. Objects are copied undeltified (PackWriter): for
- * kubetrail's small YAML objects that costs little (bench/README.md). Call with the repository lock held.
+ * neighbour) is not in the listing, a held one is not merged. Objects are copied whole (PackWriter writes no
+ * deltas; what that costs in bytes: bench/README.md). Call with the repository lock held.
  */
 export function mergePacks(gitdir: string, limit = PACKS_LIMIT): number {
   const dir = join(gitdir, 'objects', 'pack');
@@ -112,9 +112,9 @@ export function mergePacks(gitdir: string, limit = PACKS_LIMIT): number {
         }
         failpoint('merge-writing');
       }
-      const written = writer.finish()!;
-      written.close();
-      merged = basename(written.file, '.pack');
+      const written = writer.finish(); // undefined: the packs held no objects at all
+      written?.close();
+      merged = written ? basename(written.file, '.pack') : '';
     } catch (e) {
       writer.abort();
       throw e;
