@@ -131,7 +131,7 @@ async function sync(v: Values): Promise<number> {
   const events = config.webhooks.length && !v['dry-run'] ? new SyncEvents() : undefined;
   const webhooks = events && new WebhookDispatcher(config.webhooks, process.env, createLog());
   if (events) webhooks!.attach(events);
-  const { results, push, pushError, pullRequests } = await runSync(config, {
+  const { results, push, pushError, pullRequests, stateWarnings } = await runSync(config, {
     push: v.push, events,
     clusterIds: v.cluster, dryRun: v['dry-run'], allowMassDelete: v['allow-mass-delete'], lockWaitMs: lockWait * 1000,
     onTypeDone: tty ? (id, type, _c, error) => process.stderr.write(`${id} ${type}${error ? ` FAILED: ${error}` : ''}\n`) : undefined,
@@ -147,6 +147,7 @@ async function sync(v: Values): Promise<number> {
   }
   for (const w of (pullRequests ?? []).flatMap((p) => p.warnings)) console.error(`kubetrail: warning: ${w}`);
   if (pushError) console.error(`kubetrail: ${pushError}`);
+  for (const w of stateWarnings ?? []) console.error(`kubetrail: warning: ${w}`);
   const undelivered = await webhooks?.close(webhookWait * 1000);
   if (undelivered?.length) {
     console.error(`kubetrail: warning: ${undelivered.length} webhook deliveries not made within ${webhookWait} s: ${[...new Set(undelivered.map((d) => d.url))].join(', ')}`);

@@ -10,7 +10,8 @@ const FORMAT = 2; // bump when normalize/serialize output changes (2: YAML 1.1 l
 
 export class RenderCache {
   private readonly file: string;
-  private readonly fingerprint: string;
+  /** FORMAT and the settings: a cache (or remote state) made with others is not used. */
+  readonly fingerprint: string;
   /** The last run's entries; `seen` marks those this run met again with the same blob. */
   private readonly previous: Map<string, { oid: string; seen: boolean }>;
   private readonly added = new Map<string, string>();
@@ -24,6 +25,21 @@ export class RenderCache {
       const saved = JSON.parse(readFileSync(this.file, 'utf8')) as { fingerprint: string; entries: [string, string][] };
       if (saved.fingerprint === this.fingerprint) for (const [key, oid] of saved.entries) this.previous.set(key, { oid, seen: false });
     } catch { /* no cache yet, or unreadable: render everything */ }
+  }
+
+  /** What the last run in this repository saved, as it saved it (for the remote state, see render-state.ts). */
+  static readSaved(gitdir: string, clusterId: string): { fingerprint: string; entries: [string, string][] } | undefined {
+    try {
+      return JSON.parse(readFileSync(join(gitdir, 'kubetrail', `render-cache-${clusterId}.json`), 'utf8'));
+    } catch {
+      return undefined;
+    }
+  }
+
+  /** Takes the entries of a remote state when this repository has none of its own (a CronJob's empty volume). */
+  seed(entries: Map<string, string>): void {
+    if (this.previous.size > 0) return;
+    for (const [key, oid] of entries) this.previous.set(key, { oid, seen: false });
   }
 
   /** Joined into one flat string (see pathInCluster): a sync keeps a key per object. */

@@ -14,6 +14,7 @@ import { reviewRun } from '../review/run.ts';
 import type { SyncEvents } from './events.ts';
 import type { SyncResult, TypeCounts } from './result.ts';
 import { syncCluster } from './sync.ts';
+import { publishStates, remoteStateSource } from './state-exchange.ts';
 
 export interface RunOptions {
   clusterIds?: string[];
@@ -33,8 +34,10 @@ export async function openRepo(config: Config): Promise<Repo> {
 
 export interface RunResult {
   results: SyncResult[]; push?: PushResult; pushError?: string; pullRequests?: ReviewOutcome[];
-  /** Where the run's time went, in ms: start from the remote, sync the clusters, push (or review). */
+  /** Where the run's time went, in ms: start from the remote, sync the clusters, push (or review; with the render states). */
   timings?: { fetchMs: number; syncMs: number; pushMs: number };
+  /** Render states that could not be pushed (a cache: the run still succeeded). */
+  stateWarnings?: string[];
 }
 
 export function remoteTarget(config: Config, env: Record<string, string | undefined> = process.env): RemoteTarget {
@@ -70,22 +73,30 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       config, cluster, repo, now, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env, assertLocked,
       massDeletionToReview: pr !== undefined, // a person accepts it by merging the PR, or rejects it by closing
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
+      remoteState: target && remoteStateSource(repo, target, cluster.id),
     }));
     synced = performance.now();
     if (!target) return timed({ results });
+    // Once the branch is on the remote (pushed, or nothing to push), each cluster's render state follows it.
+    const withStates = async (r: RunResult): Promise<RunResult> => {
+      await assertLocked();
+      const stateWarnings = await publishStates(repo, target, config, results);
+      return stateWarnings.length ? { ...r, stateWarnings } : r;
+    };
     if (pr) {
       const review = await reviewRun(config, pr, repo, target, baseHead, results, assertLocked);
       const errors = [review.error, ...review.pullRequests.map((p) => p.error)].filter((e) => e !== undefined);
       const pushError = errors.length ? errors.join('\n') : undefined;
-      if (!review.pushBase) return timed({ results, pullRequests: review.pullRequests, pushError });
+      // Nothing for base: the local base branch was reset to the remote's.
+      if (!review.pushBase) return timed(await withStates({ results, pullRequests: review.pullRequests, pushError }));
       try {
-        return timed({ results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }), pullRequests: review.pullRequests, pushError });
+        return timed(await withStates({ results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }), pullRequests: review.pullRequests, pushError }));
       } catch (e) {
         return timed({ results, pullRequests: review.pullRequests, pushError: [...errors, (e as Error).message].join('\n') });
       }
     }
     try {
-      return timed({ results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }) });
+      return timed(await withStates({ results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }) }));
     } catch (e) {
       return timed({ results, pushError: (e as Error).message });
     }

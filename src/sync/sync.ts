@@ -23,6 +23,7 @@ import type { FileMap, Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
 import { readType } from './read-type.ts';
 import { RenderCache } from './render-cache.ts';
+import { adoptState, stateKey, type StateSource } from './state-exchange.ts';
 import { commitMessage, compareFiles, type SyncResult, type TypeCounts } from './result.ts';
 
 export interface SyncClusterOptions {
@@ -43,6 +44,8 @@ export interface SyncClusterOptions {
   onTypeDone?: (type: string, counts: TypeCounts | undefined, error?: string) => void;
   /** Fails when the run lost the repository lock: checked before the branch moves. */
   assertLocked?: () => Promise<void>;
+  /** The cluster's render state on the remote, read when this repository has no render cache (state-exchange.ts). */
+  remoteState?: StateSource;
 }
 
 /** Serializes an object exactly as it is stored. */
@@ -70,9 +73,13 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const prefix = clusterPrefix(cluster.id);
     const hmacKey = config.secrets.unsafeStorePlaintextSecrets ? undefined : config.secrets.hmacKey ?? '';
     // What the last sync recorded is read while discovery waits for the server.
-    const recorded = readRecorded(repo, prefix, dryRun, () => new RenderCache(repo.gitdir, cluster.id, {
-      keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : createHash('sha256').update(hmacKey).digest('hex'),
-    }));
+    const recorded = readRecorded(repo, prefix, dryRun, async (subtree) => {
+      const cache = new RenderCache(repo.gitdir, cluster.id, {
+        keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : createHash('sha256').update(hmacKey).digest('hex'),
+      });
+      await adoptState(cache, o.remoteState, { clusterId: cluster.id, subtree, key: stateKey(config) });
+      return cache;
+    });
     recorded.catch(() => {}); // awaited below
     const discovery = await discoverTypes(client);
     const crdTypes = settings.includeCRDs ? new Set<string>() : await crdDefinedTypes(client, settings.crdCacheTTL);
@@ -181,13 +188,13 @@ function countTypes(files: FileMap): Map<string, number> {
   return counts;
 }
 
-async function readRecorded(repo: Repo, prefix: string, dryRun: boolean, loadCache: () => RenderCache) {
+async function readRecorded(repo: Repo, prefix: string, dryRun: boolean, loadCache: (subtree: string | undefined) => Promise<RenderCache>) {
   if (!dryRun) await repo.finishPendingCheckout(); // a dry run reads what is committed and leaves the rest alone
   const head = await repo.head();
   const headTree = head ? (await repo.readCommit(head)).tree : undefined;
   const beforeTree = headTree && await repo.entryAt(headTree, prefix);
   const before = await repo.listFiles(beforeTree);
-  return { beforeTree, before, cache: loadCache() };
+  return { beforeTree, before, cache: await loadCache(beforeTree) };
 }
 
 function groupOf(typeName: string): string {

@@ -1,0 +1,76 @@
+// A cluster's render state on the remote: `refs/kubetrail/state/<clusterId>`, one parentless commit whose tree
+// holds one file, replaced by a force-push of that ref only (its history never grows). Fetched shallowly after the
+// branch when the local repository has no render cache of its own. What the file says is checked elsewhere
+// (sync/render-state.ts); here it is only moved. Credentials go through onAuth only, as in remote.ts.
+import fs from 'node:fs';
+import git from 'isomorphic-git';
+import http from 'isomorphic-git/http/node';
+import { encodeTree } from './codec.ts';
+import { readRef, writeRef } from './refs.ts';
+import type { RemoteTarget } from './remote.ts';
+import type { Repo } from './repo.ts';
+
+export const stateRef = (clusterId: string) => `refs/kubetrail/state/${clusterId}`;
+export const STATE_FILE = 'render-state';
+/** Where a state waits while it is pushed: the state ref moves only once the remote has it. */
+const outgoingRef = (clusterId: string) => `refs/kubetrail/state-outgoing/${clusterId}`;
+
+const auth = (t: RemoteTarget) => () => ({ username: t.username, password: t.token ?? '' });
+const describe = (e: unknown, t: RemoteTarget) => {
+  const m = (e as Error).message ?? String(e);
+  return t.token ? m.replaceAll(t.token, '***') : m;
+};
+
+/** The blob id of the state file in a state commit, or undefined when the commit is not one. */
+async function stateBlob(repo: Repo, commit: string): Promise<string | undefined> {
+  const tree = (await repo.readCommit(commit)).tree;
+  return (await repo.readTree(tree)).find((e) => e.path === STATE_FILE && e.type === 'blob')?.oid;
+}
+
+/**
+ * The cluster's state text as the remote has it (kept locally under the same ref), or undefined when the remote
+ * has none. A state that cannot be fetched or read is no state: the run reads everything in full, as a first run.
+ */
+export async function fetchState(repo: Repo, target: RemoteTarget, clusterId: string): Promise<string | undefined> {
+  const ref = stateRef(clusterId);
+  try {
+    // The remote `origin` was set up by the branch fetch; its refspec does not cover this ref, so nothing is
+    // written under refs/remotes: the fetched head is kept under the state ref itself.
+    const res = await git.fetch({
+      fs, http, gitdir: repo.gitdir, remote: 'origin', url: target.url, ref, remoteRef: ref, singleBranch: true, depth: 1,
+      tags: false, onAuth: auth(target), cache: {},
+    });
+    if (!res.fetchHead) return undefined;
+    await writeRef(repo.gitdir, ref, res.fetchHead);
+    const blob = await stateBlob(repo, res.fetchHead);
+    return blob && Buffer.from(await repo.readBlob(blob)).toString('utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * Replaces the remote's state of the cluster with `text` (force, that ref only), unless the state last fetched or
+ * pushed from here has the same text. Returns whether it pushed; throws a one-line error when the push failed.
+ */
+export async function pushState(repo: Repo, target: RemoteTarget, clusterId: string, text: string, time: Date): Promise<boolean> {
+  const ref = stateRef(clusterId);
+  const blob = await repo.writer.write('blob', Buffer.from(text));
+  const last = await readRef(repo.gitdir, ref);
+  if (last && await stateBlob(repo, last).catch(() => undefined) === blob) return false;
+  const tree = await repo.writer.write('tree', encodeTree([{ mode: '100644', name: STATE_FILE, oid: blob }]));
+  const who = { name: 'kubetrail', email: 'kubetrail@localhost', timestamp: Math.floor(time.getTime() / 1000), timezoneOffset: 0 };
+  const commit = await repo.writeCommit({ tree, parents: [], author: who, message: `kubetrail render state of ${clusterId}\n` });
+  repo.writer.sync();
+  await writeRef(repo.gitdir, outgoingRef(clusterId), commit);
+  try {
+    const res = await git.push({
+      fs, http, gitdir: repo.gitdir, url: target.url, ref: outgoingRef(clusterId), remoteRef: ref, force: true, onAuth: auth(target), cache: {},
+    });
+    if (!res.ok) throw new Error(res.error ?? 'push rejected');
+  } catch (e) {
+    throw new Error(`push of ${ref} to ${target.url} failed: ${describe(e, target)}`);
+  }
+  await writeRef(repo.gitdir, ref, commit);
+  return true;
+}

@@ -1,0 +1,66 @@
+// The render cache to and from the remote around one run (see render-state.ts for what is checked): taken from
+// the remote state only when this repository has no cache of its own and the state was made for exactly the
+// cluster subtree the run starts from; published after the branch is on the remote, bound to the subtree there.
+import type { Config } from '../config/types.ts';
+import { clusterPrefix } from '../model/object-path.ts';
+import type { Repo } from '../store/repo.ts';
+import { fetchState, pushState } from '../store/state-ref.ts';
+import type { RemoteTarget } from '../store/remote.ts';
+import { RenderCache } from './render-cache.ts';
+import { decodeState, encodeState } from './render-state.ts';
+import type { SyncResult } from './result.ts';
+
+/** The digest key of states: the deployment's HMAC key when it has one. */
+export const stateKey = (config: Config) => config.secrets.hmacKey ?? '';
+
+/** Reads the remote state for one cluster; what to do with it is `adoptState`'s. */
+export type StateSource = () => Promise<string | undefined>;
+
+export function remoteStateSource(repo: Repo, target: RemoteTarget, clusterId: string): StateSource {
+  return () => fetchState(repo, target, clusterId);
+}
+
+/**
+ * Seeds an empty cache from the remote state when it was made for this cluster, these settings and exactly
+ * `subtree` (the cluster's subtree in the commit the run starts from). Returns why it was not used, if it was not.
+ */
+export async function adoptState(
+  cache: RenderCache, source: StateSource | undefined, o: { clusterId: string; subtree: string | undefined; key: string },
+): Promise<string | undefined> {
+  if (!source || cache.size > 0) return 'not needed';
+  if (!o.subtree) return 'the cluster is not on the branch';
+  const text = await source();
+  if (text === undefined) return 'no state on the remote';
+  const decoded = decodeState(text, { cluster: o.clusterId, fingerprint: cache.fingerprint, subtree: o.subtree }, o.key);
+  if ('ignored' in decoded) return decoded.ignored;
+  cache.seed(decoded.entries);
+  return undefined;
+}
+
+/**
+ * After the branch is on the remote: each cluster's saved cache, restricted to the blobs in its subtree at the
+ * local branch head (in pull-request mode the base, which the next run starts from), is pushed as its state.
+ * A cluster whose sync failed or was refused saved no cache this run and is left alone. Returns one line per
+ * cluster whose state could not be pushed: a cache, so never the run's failure.
+ */
+export async function publishStates(repo: Repo, target: RemoteTarget, config: Config, results: SyncResult[]): Promise<string[]> {
+  const head = await repo.head();
+  if (!head) return [];
+  const rootTree = (await repo.readCommit(head)).tree;
+  const errors: string[] = [];
+  for (const r of results) {
+    if (r.status === 'failed' || r.status === 'refused') continue;
+    try {
+      const saved = RenderCache.readSaved(repo.gitdir, r.clusterId);
+      const subtree = await repo.entryAt(rootTree, clusterPrefix(r.clusterId));
+      if (!saved || !subtree) continue;
+      const blobs = new Set((await repo.listFiles(subtree)).values());
+      const entries = saved.entries.filter(([, oid]) => blobs.has(oid));
+      const text = encodeState({ cluster: r.clusterId, fingerprint: saved.fingerprint, subtree }, entries, stateKey(config));
+      await pushState(repo, target, r.clusterId, text, new Date());
+    } catch (e) {
+      errors.push(`${r.clusterId}: render state not saved on the remote (the next run from an empty directory reads in full): ${(e as Error).message}`);
+    }
+  }
+  return errors;
+}
