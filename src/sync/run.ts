@@ -24,6 +24,8 @@ export interface RunOptions {
   lockWaitMs?: number;
   /** Start from the remote's head and push what this run committed (needs `config.remote`). */
   push?: boolean;
+  /** With `push`: read the render state from the remote when there is no local cache (default true; benches compare). */
+  remoteState?: boolean;
   env?: Record<string, string | undefined>;
   onTypeDone?: (clusterId: string, type: string, counts: TypeCounts | undefined, error?: string) => void;
 }
@@ -73,7 +75,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       config, cluster, repo, now, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env, assertLocked,
       massDeletionToReview: pr !== undefined, // a person accepts it by merging the PR, or rejects it by closing
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
-      remoteState: target && remoteStateSource(repo, target, cluster.id),
+      remoteState: target && o.remoteState !== false ? remoteStateSource(repo, target, cluster.id) : undefined,
     }));
     synced = performance.now();
     if (!target) return timed({ results });

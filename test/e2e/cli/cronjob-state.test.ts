@@ -168,6 +168,8 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
     const garbage = await cronRun(ids.a);
     expect(garbage.reads).toMatchObject({ metadataLists: 0, fullLists: 1 });
     expect(garbage.out.results[0]).toMatchObject({ status: 'complete', unchanged: OBJECTS });
+    console.log(`[state] ${runtime} nothing changed, empty directory, state ignored: ${garbage.ms} ms, ` +
+      `${garbage.reads.requests} requests, ${garbage.reads.allBytes} bytes read (${garbage.reads.listBytes} in ConfigMap lists)`);
     expect(remoteTree(ids.a)).toBe(await fullSyncTree(ids.a));
     expect((await cronRun(ids.a)).reads).toMatchObject({ metadataLists: 1, fullLists: 0, gets: [] }); // and rebuilt
   }, 300_000);
