@@ -43,6 +43,14 @@ async function sync(cluster: string, o: Parameters<typeof writeConfig>[1] & { to
 const setData = (cluster: string, data: Record<string, string>) =>
   kubectl(['-n', cluster, 'patch', 'configmap', 'state', '--type=merge', '-p', JSON.stringify({ data })]);
 const remoteHead = (ref: string) => gitWithToken(forge, work, ['ls-remote', forge.gitUrl, `refs/heads/${ref}`]).split('\t')[0] || undefined;
+/** The cluster subtree a render state on the remote was made for, and the base branch's: the state follows the base. */
+function stateAndBaseSubtree(cluster: string): [string | undefined, string] {
+  const d = tempDir('pr-state');
+  execFileSync('git', ['init', '-q', d]);
+  gitWithToken(forge, d, ['fetch', '-q', forge.gitUrl, `+refs/kubetrail/state/${cluster}:refs/state`, '+refs/heads/main:refs/base']);
+  const header = JSON.parse(execFileSync('git', ['-C', d, 'show', 'refs/state:render-state'], { encoding: 'utf8' }).split('\n')[1]);
+  return [header.subtree, execFileSync('git', ['-C', d, 'rev-parse', `refs/base:clusters/${cluster}`], { encoding: 'utf8' }).trim()];
+}
 const openPrs = async () => (await forge.api('GET', `${R()}/pulls?state=open&limit=50`)).body as any[];
 const comments = async (n: number) => ((await forge.api('GET', `${R()}/issues/${n}/comments`)).body as any[]).map((c) => c.body as string);
 
@@ -124,10 +132,13 @@ describe(`pull-request mode against a real Gitea (CLI under ${runtime})`, () => 
     expect(quiet.code, quiet.stderr).toBe(0);
     expect(quiet.pr.action).toBe('unchanged');
     expect((await openPrs()).some((p) => p.head.ref === `kubetrail/${c}`)).toBe(false);
+    const [merged, base] = stateAndBaseSubtree(c);
+    expect(merged).toBe(base); // the render state is made for the base the next run starts from
     setData(c, { v: '3' });
     const r = await sync(c);
     expect(r.code, r.stderr).toBe(0);
     expect(r.pr.action).toBe('opened');
+    expect(stateAndBaseSubtree(c)).toEqual([base, base]); // still the base's subtree, not the PR's snapshot
     expect(r.pr.number).not.toBe(pr.number);
     const fresh = (await forge.api('GET', `${R()}/pulls/${r.pr.number}`)).body;
     expect(fresh.changed_files).toBe(1); // only what changed after the merge
