@@ -4,6 +4,9 @@
 // Protocol: git's Documentation/gitprotocol-http.txt and gitprotocol-pack.txt (receive-pack, report-status,
 // side-band-64k); pack format: gitformat-pack.txt (version 2, whole objects).
 import { createHash } from 'node:crypto';
+import http from 'node:http';
+import https from 'node:https';
+import { Readable } from 'node:stream';
 import { deflate, packEntryHeader, parseTree, type ObjectType } from './codec.ts';
 
 export interface SendTarget { url: string; username: string; token?: string; timeoutMs?: number }
@@ -154,22 +157,39 @@ function authorization(t: SendTarget): Record<string, string> {
   return { authorization: `Basic ${Buffer.from(`${t.username}:${t.token ?? ''}`).toString('base64')}` };
 }
 
-async function request(t: SendTarget, path: string, init: RequestInit): Promise<Response> {
-  const res = await fetch(`${t.url.replace(/\/+$/, '')}/${path}`, {
-    ...init, headers: { ...authorization(t), 'user-agent': 'git/kubetrail', ...init.headers },
-    redirect: 'follow', signal: AbortSignal.timeout(t.timeoutMs ?? 300_000),
+/**
+ * One request over node:http(s), the body streamed with backpressure. Not the fetch API: a daemon pushing every
+ * few minutes grew by ~0.1 MB a push with it (bench/push-cycles.ts), and stayed flat with node:http.
+ */
+function request(t: SendTarget, path: string, o: { method: string; headers?: Record<string, string>; body?: ReadableStream<Uint8Array> }): Promise<Buffer> {
+  const url = new URL(`${t.url.replace(/\/+$/, '')}/${path}`);
+  const send = url.protocol === 'https:' ? https.request : http.request;
+  return new Promise((resolve, reject) => {
+    const req = send(url, {
+      method: o.method, timeout: t.timeoutMs ?? 300_000,
+      headers: { ...authorization(t), 'user-agent': 'git/kubetrail', ...o.headers, ...(o.body ? { 'transfer-encoding': 'chunked' } : {}) },
+    }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('error', reject);
+      res.on('end', () => {
+        const status = res.statusCode ?? 0;
+        if (status >= 200 && status < 300) resolve(Buffer.concat(chunks));
+        else reject(new SendPackError(`${o.method} ${path}: HTTP ${status}`, { status }));
+      });
+    });
+    req.on('timeout', () => req.destroy(new Error(`${o.method} ${path}: no answer in ${(t.timeoutMs ?? 300_000) / 1000} s`)));
+    req.on('error', reject);
+    if (!o.body) return void req.end();
+    const body = Readable.fromWeb(o.body as never);
+    body.on('error', (e) => req.destroy(e));
+    body.pipe(req);
   });
-  if (!res.ok) {
-    await res.body?.cancel();
-    throw new SendPackError(`${init.method ?? 'GET'} ${path}: HTTP ${res.status}`, { status: res.status });
-  }
-  return res;
 }
 
 /** The branch's head as the remote advertises it now (undefined: no such branch), and what the server can do. */
 export async function advertisedHead(t: SendTarget, ref: string): Promise<{ head?: string; capabilities: Set<string> }> {
-  const res = await request(t, 'info/refs?service=git-receive-pack', { method: 'GET' });
-  const { refs, capabilities } = parseAdvertisement(Buffer.from(await res.arrayBuffer()));
+  const { refs, capabilities } = parseAdvertisement(await request(t, 'info/refs?service=git-receive-pack', { method: 'GET' }));
   return { head: refs.get(ref), capabilities };
 }
 
@@ -184,12 +204,11 @@ export async function sendPack(t: SendTarget, source: PackSource, ref: string, o
   const caps = ['report-status', ...(sideBand ? ['side-band-64k'] : []), 'agent=kubetrail'].join(' ');
   const command = Buffer.concat([pkt(`${old ?? ZERO} ${tip} ${ref}\0${caps}`), Buffer.from('0000')]);
   const objects = await newObjects(source, commits);
-  const res = await request(t, 'git-receive-pack', {
-    method: 'POST', body: packStream(source, objects, command), headers: { 'content-type': 'application/x-git-receive-pack-request', accept: 'application/x-git-receive-pack-result' },
-    // @ts-expect-error: Node's fetch needs `duplex` for a streamed body (Deno ignores it)
-    duplex: 'half',
+  const response = await request(t, 'git-receive-pack', {
+    method: 'POST', body: packStream(source, objects, command),
+    headers: { 'content-type': 'application/x-git-receive-pack-request', accept: 'application/x-git-receive-pack-result' },
   });
-  const report = parseReportStatus(Buffer.from(await res.arrayBuffer()), sideBand);
+  const report = parseReportStatus(response, sideBand);
   if (report.unpack !== 'ok') throw new SendPackError(`the remote could not unpack the push: ${report.unpack || 'no report'}`);
   const status = report.refs.get(ref);
   if (status === 'ok') return;
