@@ -67,7 +67,15 @@ export class ObjectWriter {
     const data = encodeLooseObject(type, content);
     // Durable before it has its name: a name with no data after a power loss would be taken as stored.
     writeDurably(tmp, data);
-    renameSync(tmp, `${dir}/${oid.slice(2)}`);
+    try {
+      renameSync(tmp, `${dir}/${oid.slice(2)}`);
+    } catch (e) {
+      // `git repack -d` (prune-packed) removes fan-out directories it emptied, after this writer listed them.
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT' || !existsSync(tmp)) throw e;
+      mkdirSync(dir, { recursive: true });
+      this.unsynced.add(`${this.gitdir}/objects`);
+      renameSync(tmp, `${dir}/${oid.slice(2)}`);
+    }
     this.unsynced.add(dir);
     present.add(oid.slice(2));
   }

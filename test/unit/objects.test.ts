@@ -155,3 +155,24 @@ describe('working tree and index', () => {
     expect(gitIn(dir, ['status', '--porcelain'])).toBe('A  core.v1.ConfigMap/ns/new.yaml\nD  core.v1.ConfigMap/ns/z.yaml');
   });
 });
+
+describe('a git CLI neighbour repacking between two writes', () => {
+  it('a fan-out directory that `git repack -ad` removed is made again', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'kt-repack-'));
+    execFileSync('git', ['init', '-q', dir]);
+    const gitdir = join(dir, '.git');
+    const writer = new ObjectWriter(gitdir);
+    // Two blobs in one fan-out directory: the second is written after git packed the first and pruned the directory.
+    const blobs: Buffer[] = [];
+    for (let i = 0; blobs.length < 2; i++) {
+      const b = Buffer.from(`blob ${i}\n`);
+      if (blobs.length === 0 || objectId('blob', b).slice(0, 2) === objectId('blob', blobs[0]).slice(0, 2)) blobs.push(b);
+    }
+    const first = await writer.write('blob', blobs[0]);
+    execFileSync('git', ['-C', dir, 'tag', 'keep', first]); // reachable, so repack packs it
+    execFileSync('git', ['-C', dir, 'repack', '-adq']);
+    expect(readdirSync(join(gitdir, 'objects')).includes(first.slice(0, 2))).toBe(false);
+    const second = await writer.write('blob', blobs[1]);
+    expect(execFileSync('git', ['-C', dir, 'cat-file', '-p', second], { encoding: 'utf8' })).toBe(blobs[1].toString());
+  });
+});
