@@ -206,15 +206,24 @@ async function cronjob(n: number, seedRepo: string, runs = RUNS) {
   process.env.KUBETRAIL_BENCH_NO_STATE = '1';
   const stateless = withFloors(Array.from({ length: runs }, (_, i) => () => (pod(i), cron())));
   delete process.env.KUBETRAIL_BENCH_NO_STATE;
-  out.noChangeWithoutState = { ...stats(stateless.results.map((r) => r.ms)), floor: stateless.floor, maxRssMB: Math.max(...stateless.results.map((r) => r.maxRssMB)), timings: stateless.results[0].timings };
+  out.noChangeWithoutState = { ...stats(stateless.results.map((r) => r.ms)), floor: stateless.floor, cpu: cpuOf(stateless.results), maxRssMB: Math.max(...stateless.results.map((r) => r.maxRssMB)), timings: stateless.results[0].timings };
   const quiet = withFloors(Array.from({ length: runs }, (_, i) => () => (pod(i), cron())));
   out.noChange = { ...stats(quiet.results.map((r) => r.ms)), floor: quiet.floor, cpu: cpuOf(quiet.results), maxRssMB: Math.max(...quiet.results.map((r) => r.maxRssMB)),
     timings: quiet.results[0].timings, pushed: quiet.results.filter((r) => r.pushed).length, repoMB: quiet.results[0].repoBytes / 1048576 };
   const changed = [];
   const changedFloors: number[] = [];
   for (let r = 0; r < runs; r++) {
-    await mapLimit(Array.from({ length: 10 }, (_, k) => 100 + r * 10 + k), 10, (i) => client.sendJSON('PUT', `/api/v1/namespaces/bench-${i % 20}/configmaps/config-${i}`,
-      { metadata: { name: `config-${i}`, labels: { app: `app-${i % 40}` } }, data: { ...payload(i), LOG_LEVEL: `cron-${r}` } }));
+    // Retried: after the long pipeline rows the apiserver may have closed the client's idle keep-alive sockets.
+    await mapLimit(Array.from({ length: 10 }, (_, k) => 100 + r * 10 + k), 10, async (i) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await client.sendJSON('PUT', `/api/v1/namespaces/bench-${i % 20}/configmaps/config-${i}`,
+            { metadata: { name: `config-${i}`, labels: { app: `app-${i % 40}` } }, data: { ...payload(i), LOG_LEVEL: `cron-${r}` } });
+        } catch (e) {
+          if (attempt >= 3) throw e;
+        }
+      }
+    });
     changedFloors.push(floor().ms);
     pod(r);
     changed.push(cron());
