@@ -141,7 +141,7 @@ export class PackWriter {
 }
 
 
-function encodeIndex(entries: Map<string, PackEntry>, packChecksum: Buffer): Buffer {
+export function encodeIndex(entries: Map<string, PackEntry>, packChecksum: Buffer): Buffer {
   const oids = [...entries.keys()].sort();
   const fanout = Buffer.alloc(256 * 4);
   const counts = new Array<number>(256).fill(0);

@@ -15,6 +15,7 @@ import { clusterPrefix } from '../model/object-path.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
 import { atomicWrite } from './atomic-write.ts';
 import { commitTime } from './commit-time.ts';
+import { fetchHead } from './fetch-pack.ts';
 import { advertisedHead, sendPack, SendPackError } from './send-pack.ts';
 import { deleteRef, readRef, writeRef } from './refs.ts';
 import type { CommitInfo, Repo } from './repo.ts';
@@ -42,20 +43,15 @@ function describe(e: unknown, target: RemoteTarget): string {
  */
 async function fetchRemoteHead(repo: Repo, target: RemoteTarget): Promise<string | undefined> {
   await git.addRemote({ fs, gitdir: repo.gitdir, remote: REMOTE, url: target.url, force: true });
+  // Commits held here with their trees: the server leaves out what they share (a daemon's retry fetches little).
+  const haves = [...new Set([await repo.head(), await readRef(repo.gitdir, PUSHED_REF)])].filter((oid): oid is string => !!oid);
+  const to = { url: target.url, username: target.username, token: target.token };
   for (let attempt = 1; ; attempt++) {
     try {
-      const res = await git.fetch({
-        fs, http, gitdir: repo.gitdir, remote: REMOTE, ref: target.branch, singleBranch: true, depth: 1, tags: false,
-        onAuth: auth(target), cache: {},
-      });
-      return res.fetchHead ?? undefined;
+      return await fetchHead(repo.gitdir, to, `refs/heads/${target.branch}`, haves);
     } catch (e) {
-      if ((e as { code?: string }).code === 'NotFoundError' || /could not find|not found/i.test((e as Error).message)) {
-        const refs = await git.listServerRefs({ http, url: target.url, onAuth: auth(target) }).catch(() => undefined);
-        if (refs && !refs.some((r) => r.ref === `refs/heads/${target.branch}`)) return undefined;
-      }
       // A busy or briefly unreachable server (a fleet's tick) gets a few tries; a refusal is final at once.
-      const status = (e as { data?: { statusCode?: number } }).data?.statusCode;
+      const status = (e as { status?: number }).status;
       if (attempt >= FETCH_ATTEMPTS || status === 401 || status === 403 || status === 404) {
         throw new PushError(`cannot fetch ${target.url} (${target.branch}): ${describe(e, target)}`);
       }

@@ -161,7 +161,7 @@ function authorization(t: SendTarget): Record<string, string> {
  * One request over node:http(s), the body streamed with backpressure. Not the fetch API: a daemon pushing every
  * few minutes grew by ~0.1 MB a push with it (bench/push-cycles.ts), and stayed flat with node:http.
  */
-function request(t: SendTarget, path: string, o: { method: string; headers?: Record<string, string>; body?: ReadableStream<Uint8Array> }): Promise<Buffer> {
+export function request(t: SendTarget, path: string, o: { method: string; headers?: Record<string, string>; body?: ReadableStream<Uint8Array> }): Promise<Buffer> {
   const url = new URL(`${t.url.replace(/\/+$/, '')}/${path}`);
   const send = url.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
