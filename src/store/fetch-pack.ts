@@ -69,7 +69,16 @@ export function parseUploadPackResponse(data: Buffer): { pack: Buffer; shallowNo
   return { pack: Buffer.concat(pack), shallowNow, unshallow };
 }
 
-interface Entry { offset: number; dataStart: number; end: number; code: number; baseOffset?: number; baseId?: string; id?: string; crc: number }
+interface Entry {
+  offset: number; dataStart: number; end: number; code: number; size: number; crc: number;
+  baseOffset?: number; baseId?: string; id?: string;
+  /** A delta's instructions, kept from the first read (small; read once). */
+  delta?: Buffer;
+}
+
+// An output buffer of the object's size: zlib's default of 16 KiB a call made most of the time and garbage.
+const inflateSized = (input: Buffer, size: number) =>
+  inflateSync(input, { info: true, chunkSize: Math.max(64, size + 64) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
 
 /**
  * Every object's id, offset and CRC in a pack as received: whole objects are hashed as they are read; deltas are
@@ -86,7 +95,7 @@ export function indexPack(pack: Buffer): Map<string, { offset: number; end: numb
     let size = pack[at] & 0x0f;
     for (let shift = 4; pack[at] & 0x80; shift += 7) size += (pack[++at] & 0x7f) * 2 ** shift;
     at++;
-    const e: Entry = { offset, dataStart: 0, end: 0, code, crc: 0 };
+    const e: Entry = { offset, dataStart: 0, end: 0, code, size, crc: 0 };
     if (code === OFS_DELTA) {
       let distance = pack[at] & 0x7f;
       while (pack[at] & 0x80) distance = (distance + 1) * 128 + (pack[++at] & 0x7f);
@@ -97,11 +106,12 @@ export function indexPack(pack: Buffer): Map<string, { offset: number; end: numb
       at += 20;
     }
     e.dataStart = at;
-    const { buffer, engine } = inflateSync(pack.subarray(at), { info: true }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
+    const { buffer, engine } = inflateSized(pack.subarray(at), size);
     at += engine.bytesWritten;
     e.end = at;
     e.crc = crc32(pack.subarray(offset, at));
-    if (TYPES[code]) {
+    if (!TYPES[code]) e.delta = buffer;
+    else {
       if (buffer.length !== size) throw new SendPackError(`pack object at ${offset} inflates to ${buffer.length} bytes, not ${size}`);
       e.id = objectId(TYPES[code], buffer);
     }
@@ -113,13 +123,12 @@ export function indexPack(pack: Buffer): Map<string, { offset: number; end: numb
   const cache = new Map<number, Buffer>();
   let cached = 0;
   const resolve = (e: Entry): { type: StoredType; content: Buffer } => {
-    const data = inflateSync(pack.subarray(e.dataStart, e.end));
-    if (TYPES[e.code]) return { type: TYPES[e.code], content: data };
+    if (TYPES[e.code]) return { type: TYPES[e.code], content: inflateSized(pack.subarray(e.dataStart, e.end), e.size).buffer };
     const baseOffset = e.baseOffset ?? offsetOf.get(e.baseId!);
     const base = baseOffset === undefined ? undefined : byOffset.get(baseOffset);
     if (!base) throw new SendPackError(`pack object at ${e.offset} is a delta of an object not in the pack`);
     const from = baseOf(base);
-    return { type: from.type, content: applyDelta(from.content, data) };
+    return { type: from.type, content: applyDelta(from.content, e.delta!) };
   };
   const types = new Map<number, StoredType>();
   const baseOf = (e: Entry): { type: StoredType; content: Buffer } => {
