@@ -21,18 +21,19 @@ const pkt = (line: string) => `${(Buffer.byteLength(line) + 4).toString(16).padS
 /**
  * Fetches `ref`'s head at depth 1 into `gitdir` (a pack and its index; the new shallow boundary in .git/shallow).
  * `haves`: commits held here (with their trees), so the server leaves out what they share. Returns the head, or
- * undefined when the remote has no such ref.
+ * undefined when the remote has no such ref. `o.whole`: a ref whose history is one commit (no parents), fetched
+ * without deepening, so .git/shallow is not involved.
  */
-export async function fetchHead(gitdir: string, t: SendTarget, ref: string, haves: string[]): Promise<string | undefined> {
+export async function fetchHead(gitdir: string, t: SendTarget, ref: string, haves: string[], o: { whole?: boolean } = {}): Promise<string | undefined> {
   const { refs } = parseAdvertisement(await request(t, 'info/refs?service=git-upload-pack', { method: 'GET' }));
   const head = refs.get(ref);
   if (!head || haves.includes(head)) return head;
   const shallowFile = join(gitdir, 'shallow');
-  const shallow = existsSync(shallowFile) ? readFileSync(shallowFile, 'utf8').split('\n').filter(Boolean) : [];
+  const shallow = !o.whole && existsSync(shallowFile) ? readFileSync(shallowFile, 'utf8').split('\n').filter(Boolean) : [];
   const body = [
     pkt(`want ${head} side-band-64k ofs-delta shallow no-progress agent=kubetrail\n`),
     ...shallow.map((oid) => pkt(`shallow ${oid}\n`)),
-    pkt('deepen 1\n'), '0000',
+    ...(o.whole ? [] : [pkt('deepen 1\n')]), '0000',
     ...haves.map((oid) => pkt(`have ${oid}\n`)),
     pkt('done\n'),
   ].join('');
@@ -42,6 +43,7 @@ export async function fetchHead(gitdir: string, t: SendTarget, ref: string, have
   });
   const { pack, shallowNow, unshallow } = parseUploadPackResponse(response);
   if (pack.length) storePack(gitdir, pack);
+  if (o.whole) return head;
   const next = [...new Set([...shallow.filter((oid) => !unshallow.has(oid)), ...shallowNow])];
   if (next.join() !== shallow.join()) await atomicWrite(shallowFile, next.length ? `${next.join('\n')}\n` : '');
   return head;

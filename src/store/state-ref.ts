@@ -2,20 +2,19 @@
 // holds one file, replaced by a force-push of that ref only (its history never grows). Fetched shallowly after the
 // branch when the local repository has no render cache of its own. What the file says is checked elsewhere
 // (sync/render-state.ts); here it is only moved. Credentials go through onAuth only, as in remote.ts.
-import fs from 'node:fs';
-import git from 'isomorphic-git';
-import http from 'isomorphic-git/http/node';
 import { encodeTree } from './codec.ts';
+import { fetchHead } from './fetch-pack.ts';
 import { readRef, writeRef } from './refs.ts';
 import type { RemoteTarget } from './remote.ts';
 import type { Repo } from './repo.ts';
+import { advertisedHead, sendPack } from './send-pack.ts';
 
 export const stateRef = (clusterId: string) => `refs/kubetrail/state/${clusterId}`;
 export const STATE_FILE = 'render-state';
 /** Where a state waits while it is pushed: the state ref moves only once the remote has it. */
 const outgoingRef = (clusterId: string) => `refs/kubetrail/state-outgoing/${clusterId}`;
 
-const auth = (t: RemoteTarget) => () => ({ username: t.username, password: t.token ?? '' });
+const to = (t: RemoteTarget) => ({ url: t.url, username: t.username, token: t.token });
 const describe = (e: unknown, t: RemoteTarget) => {
   const m = (e as Error).message ?? String(e);
   return t.token ? m.replaceAll(t.token, '***') : m;
@@ -34,15 +33,12 @@ async function stateBlob(repo: Repo, commit: string): Promise<string | undefined
 export async function fetchState(repo: Repo, target: RemoteTarget, clusterId: string): Promise<string | undefined> {
   const ref = stateRef(clusterId);
   try {
-    // The remote `origin` was set up by the branch fetch; its refspec does not cover this ref, so nothing is
-    // written under refs/remotes: the fetched head is kept under the state ref itself.
-    const res = await git.fetch({
-      fs, http, gitdir: repo.gitdir, remote: 'origin', url: target.url, ref, remoteRef: ref, singleBranch: true, depth: 1,
-      tags: false, onAuth: auth(target), cache: {},
-    });
-    if (!res.fetchHead) return undefined;
-    await writeRef(repo.gitdir, ref, res.fetchHead);
-    const blob = await stateBlob(repo, res.fetchHead);
+    // One parentless commit: fetched whole (no deepening), kept under the state ref itself.
+    const known = await readRef(repo.gitdir, ref);
+    const head = await fetchHead(repo.gitdir, to(target), ref, known ? [known] : [], { whole: true });
+    if (!head) return undefined;
+    await writeRef(repo.gitdir, ref, head);
+    const blob = await stateBlob(repo, head);
     return blob && Buffer.from(await repo.readBlob(blob)).toString('utf8');
   } catch {
     return undefined;
@@ -64,10 +60,9 @@ export async function pushState(repo: Repo, target: RemoteTarget, clusterId: str
   repo.writer.sync();
   await writeRef(repo.gitdir, outgoingRef(clusterId), commit);
   try {
-    const res = await git.push({
-      fs, http, gitdir: repo.gitdir, url: target.url, ref: outgoingRef(clusterId), remoteRef: ref, force: true, onAuth: auth(target), cache: {},
-    });
-    if (!res.ok) throw new Error(res.error ?? 'push rejected');
+    // Replaced whatever it was: the update names the value the server has now as the old one.
+    const { head: remoteNow, capabilities } = await advertisedHead(to(target), ref);
+    await sendPack(to(target), repo.objects, ref, remoteNow, [{ oid: commit, tree }], capabilities);
   } catch (e) {
     throw new Error(`push of ${ref} to ${target.url} failed: ${describe(e, target)}`);
   }
