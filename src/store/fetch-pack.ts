@@ -11,12 +11,11 @@ import { atomicWrite, fsyncDir, writeDurably } from './atomic-write.ts';
 import { objectId, type StoredType } from './codec.ts';
 import { applyDelta } from './delta.ts';
 import { encodeIndex } from './pack.ts';
-import { parseAdvertisement, parsePktLines, request, SendPackError, type SendTarget } from './send-pack.ts';
+import { parseAdvertisement, parsePktLines, pkt, request, SendPackError, type SendTarget } from './send-pack.ts';
 
 const TYPES: Record<number, StoredType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
-const pkt = (line: string) => `${(Buffer.byteLength(line) + 4).toString(16).padStart(4, '0')}${line}`;
 
 /**
  * Fetches `ref`'s head at depth 1 into `gitdir` (a pack and its index; the new shallow boundary in .git/shallow).

@@ -23,10 +23,8 @@ export class SendPackError extends Error {
 }
 
 const ZERO = '0'.repeat(40);
-const pkt = (line: string) => {
-  const body = Buffer.from(line);
-  return Buffer.concat([Buffer.from((body.length + 4).toString(16).padStart(4, '0')), body]);
-};
+/** One pkt-line: four hex digits of length (its own four included), then the line. */
+export const pkt = (line: string) => `${(Buffer.byteLength(line) + 4).toString(16).padStart(4, '0')}${line}`;
 
 /** Splits pkt-lines; a flush (0000) is an empty entry. */
 export function parsePktLines(data: Buffer): Buffer[] {
@@ -202,7 +200,7 @@ export async function sendPack(t: SendTarget, source: PackSource, ref: string, o
   const tip = commits.at(-1)!.oid;
   const sideBand = capabilities.has('side-band-64k');
   const caps = ['report-status', ...(sideBand ? ['side-band-64k'] : []), 'agent=kubetrail'].join(' ');
-  const command = Buffer.concat([pkt(`${old ?? ZERO} ${tip} ${ref}\0${caps}`), Buffer.from('0000')]);
+  const command = Buffer.from(`${pkt(`${old ?? ZERO} ${tip} ${ref}\0${caps}`)}0000`);
   const objects = await newObjects(source, commits);
   const response = await request(t, 'git-receive-pack', {
     method: 'POST', body: packStream(source, objects, command),
