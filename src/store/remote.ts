@@ -8,8 +8,8 @@ import fs from 'node:fs';
 import { readFile, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import git from 'isomorphic-git';
-// The fetch-based transport: isomorphic-git's node one gives up after 5 s without a byte, which a busy server
-// (a fleet's tick) exceeds.
+// Only a person's merge commit still goes through isomorphic-git (see `send`); its fetch-based transport, as its
+// node one gives up after 5 s without a byte, which a busy server exceeds.
 import http from 'isomorphic-git/http/web';
 import { clusterPrefix } from '../model/object-path.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
