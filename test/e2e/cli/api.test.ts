@@ -4,7 +4,8 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureNamespace } from '../../helpers/rbac.ts';
-import { adminClient, apply, git, kubectl, runCli, runtime, spawnCli, tempDir, testenv } from '../../helpers/testenv.ts';
+import { adminClient, apply, git, kubectl, runCli, runtime, tempDir, testenv } from '../../helpers/testenv.ts';
+import { startServe } from '../../helpers/serve.ts';
 
 const ns = `api-${runtime}`;
 const id = `api-${runtime}`;
@@ -34,22 +35,6 @@ function rawGet(port: number, path: string, headers: Record<string, string> = au
       res.on('end', () => resolve({ status: res.statusCode!, body, type: String(res.headers['content-type']) }));
     }).on('error', reject).end();
   });
-}
-
-/** Starts `kubetrail serve` and resolves with its port once it listens. */
-function startServe(args: string[], env: Record<string, string>) {
-  const child = spawnCli(['serve', ...args, '--port', '0'], { env });
-  let stderr = '';
-  const port = new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d;
-      const m = stderr.match(/"msg":"listening","port":(\d+)/);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
-  const stop = () => new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); });
-  return { port, stop, stderr: () => stderr };
 }
 
 describe(`HTTP API (kubetrail serve under ${runtime})`, () => {
