@@ -149,7 +149,8 @@ export function createApp(deps: AppDeps): Hono {
     if (cluster) clusterParam(c, kt, cluster);
     return c.json(await kt.getChanges({
       clusterId: cluster, since: c.req.query('since') || undefined, until: c.req.query('until') || undefined,
-      type: optionalType(c), namespace: optionalNamespace(c), limit: intParam(c, 'limit', 20, 1, 500), cursor: c.req.query('cursor') || undefined,
+      type: optionalType(c), namespace: optionalNamespace(c), manager: c.req.query('manager') || undefined,
+      limit: intParam(c, 'limit', 20, 1, 500), cursor: c.req.query('cursor') || undefined,
     }));
   });
 

@@ -2,6 +2,7 @@
 import { parse } from 'yaml';
 import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, namespaceDirFor, parseObjectPath } from '../model/object-path.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
+import { attributionInMessage, managerList, type Attribution } from '../attribution/managed-fields.ts';
 import { diffObjects, type ObjectDiff } from './diff.ts';
 import { Lru } from './lru.ts';
 import { RequestError } from '../errors.ts';
@@ -9,11 +10,14 @@ import { GitReader, type PathChange } from './reader.ts';
 
 export interface ObjectRef { clusterId: string; type: string; namespace?: string; name: string }
 
-export interface Version { commit: string; time: string; kind: 'added' | 'changed' | 'deleted'; subject: string }
+/** Who changed an object in a commit, as its message recorded (attribution/): absent when it did not. */
+export type Managers = ReturnType<typeof managerList>;
+
+export interface Version { commit: string; time: string; kind: 'added' | 'changed' | 'deleted'; subject: string; managers?: Managers }
 
 export interface ObjectChange {
   clusterId: string; type: string; namespace?: string; name: string; path: string;
-  kind: PathChange['kind']; diff: ObjectDiff;
+  kind: PathChange['kind']; diff: ObjectDiff; managers?: Managers;
 }
 
 export interface CommitChanges { commit: string; time: string; subject: string; objects: ObjectChange[] }
@@ -104,17 +108,20 @@ export class History {
   async getVersions(ref: ObjectRef & { limit?: number }): Promise<Version[]> {
     const path = objectFilePath(ref);
     const versions: Version[] = [];
-    let newer: { commit: string; time: number; subject: string; blob?: string } | undefined;
+    let newer: { commit: string; time: number; message: string; blob?: string } | undefined;
+    const version = (v: NonNullable<typeof newer>, kind: Version['kind']): Version => {
+      const managers = managersIn(v.message, path);
+      return { commit: v.commit, time: iso(v.time), subject: subjectOf(v.message), kind, ...(managers && { managers }) };
+    };
     for await (const c of this.reader.commitsFrom()) {
       const blob = await this.reader.lookup(c.tree, path);
       if (newer && newer.blob !== blob) {
-        versions.push({ commit: newer.commit, time: iso(newer.time), subject: newer.subject,
-          kind: !blob ? 'added' : !newer.blob ? 'deleted' : 'changed' });
+        versions.push(version(newer, !blob ? 'added' : !newer.blob ? 'deleted' : 'changed'));
         if (versions.length >= (ref.limit ?? 100)) return versions;
       }
-      newer = { commit: c.oid, time: c.author.timestamp, subject: subjectOf(c.message), blob };
+      newer = { commit: c.oid, time: c.author.timestamp, message: c.message, blob };
     }
-    if (newer?.blob) versions.push({ commit: newer.commit, time: iso(newer.time), subject: newer.subject, kind: 'added' });
+    if (newer?.blob) versions.push(version(newer, 'added'));
     return versions.slice(0, ref.limit ?? 100);
   }
 
@@ -131,14 +138,15 @@ export class History {
       if (!loc) continue;
       const [before, after] = await Promise.all([p.from, p.to].map(async (b) => (b ? parse(await this.reader.blobText(b)) : undefined)));
       const name = ((after ?? before) as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? loc.file.replace(/\.yaml$/, '');
-      changes.push({ clusterId: loc.clusterId, type: loc.type, namespace: loc.namespace, name, path: p.path, kind: p.kind, diff: diffObjects(before, after) });
+      const managers = managersIn(c.message, p.path);
+      changes.push({ clusterId: loc.clusterId, type: loc.type, namespace: loc.namespace, name, path: p.path, kind: p.kind, diff: diffObjects(before, after), ...(managers && { managers }) });
     }
     this.changeCache.set(key, changes, changes.length + 1);
     return changes;
   }
 
   /** Commits with changes, newest first, with field-level diffs; `cursor` continues where the last page stopped. */
-  async getChanges(q: { clusterId?: string; since?: string; until?: string; type?: string; namespace?: string; limit?: number; cursor?: string }) {
+  async getChanges(q: { clusterId?: string; since?: string; until?: string; type?: string; namespace?: string; manager?: string; limit?: number; cursor?: string }) {
     const since = q.since ? parseTime(q.since, 'since') : undefined;
     const until = q.until ? parseTime(q.until, 'until') : undefined;
     const limit = q.limit ?? 20;
@@ -158,6 +166,7 @@ export class History {
       if (!q.clusterId && (q.type || q.namespace)) {
         objects = objects.filter((o) => (!q.type || o.type === q.type) && (!q.namespace || o.namespace === q.namespace));
       }
+      if (q.manager) objects = objects.filter((o) => o.managers?.some((m) => m.manager === q.manager));
       if (objects.length) commits.push({ commit: c.oid, time: iso(c.author.timestamp), subject: subjectOf(c.message), objects });
     }
     return { changes: commits, nextCursor: undefined };
@@ -185,6 +194,19 @@ export class History {
     return undefined;
   }
 }
+
+/** The managers a commit message names for the object at `path` (the full path, `clusters/<id>/…`). */
+function managersIn(message: string, path: string): Managers | undefined {
+  if (!message.includes('  (')) return undefined; // written without attribution
+  const cluster = clusterOfCommit(message);
+  const prefix = cluster && `${clusterPrefix(cluster)}/`;
+  if (!prefix || !path.startsWith(prefix)) return undefined;
+  if (parsed.message !== message) Object.assign(parsed, { message, byPath: attributionInMessage(message) });
+  const a = parsed.byPath.get(path.slice(prefix.length));
+  return a && managerList(a);
+}
+// The last message parsed: one commit's objects are looked up one after another.
+const parsed = { message: '', byPath: new Map<string, Attribution>() };
 
 function parseTime(value: string, field: string): number {
   const t = Date.parse(value);

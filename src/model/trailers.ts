@@ -5,6 +5,8 @@ export interface CommitTrailers {
   changed: number;
   deleted: number;
   failedTypes: string[];
+  /** Objects per field manager (`helm=3, kubectl-edit=1, unknown=1`), when attribution was read. */
+  managers?: string;
 }
 
 /** The trailer block, one `Key: value` per line, no trailing newline. */
@@ -15,6 +17,7 @@ export function formatTrailers(t: CommitTrailers): string {
     `Kubetrail-Changed: ${t.changed}`,
     `Kubetrail-Deleted: ${t.deleted}`,
     `Kubetrail-Failed-Types: ${t.failedTypes.length ? t.failedTypes.join(', ') : 'none'}`,
+    ...(t.managers ? [`Kubetrail-Managers: ${t.managers}`] : []),
   ].join('\n');
 }
 

@@ -8,6 +8,9 @@ import { HeldLock } from '../store/atomic-write.ts';
 
 const FORMAT = 2; // bump when normalize/serialize output changes (2: YAML 1.1 look-alike strings quoted)
 
+/** The cache file. `readAt` is missing in files of versions before attribution. */
+export interface SavedCache { fingerprint: string; readAt?: number; entries: [string, string][] }
+
 export class RenderCache {
   private readonly file: string;
   /** FORMAT and the settings: a cache (or remote state) made with others is not used. */
@@ -16,19 +19,27 @@ export class RenderCache {
   private readonly previous: Map<string, { oid: string; seen: boolean }>;
   private readonly added = new Map<string, string>();
   private seen = 0;
+  /** When the run that saved the entries started reading the cluster (ms), if it said: attribution's bound. */
+  readAt: number | undefined;
+  private readonly startedAt: number;
 
-  constructor(gitdir: string, clusterId: string, settings: unknown) {
+  /** `startedAt`: when this run started reading the cluster, saved with its entries. */
+  constructor(gitdir: string, clusterId: string, settings: unknown, startedAt = Date.now()) {
+    this.startedAt = startedAt;
     this.file = join(gitdir, 'kubetrail', `render-cache-${clusterId}.json`);
     this.fingerprint = createHash('sha256').update(JSON.stringify([FORMAT, settings])).digest('hex');
     this.previous = new Map();
     try {
-      const saved = JSON.parse(readFileSync(this.file, 'utf8')) as { fingerprint: string; entries: [string, string][] };
-      if (saved.fingerprint === this.fingerprint) for (const [key, oid] of saved.entries) this.previous.set(key, { oid, seen: false });
+      const saved = JSON.parse(readFileSync(this.file, 'utf8')) as SavedCache;
+      if (saved.fingerprint === this.fingerprint) {
+        for (const [key, oid] of saved.entries) this.previous.set(key, { oid, seen: false });
+        this.readAt = typeof saved.readAt === 'number' ? saved.readAt : undefined;
+      }
     } catch { /* no cache yet, or unreadable: render everything */ }
   }
 
   /** What the last run in this repository saved, as it saved it (for the remote state, see render-state.ts). */
-  static readSaved(gitdir: string, clusterId: string): { fingerprint: string; entries: [string, string][] } | undefined {
+  static readSaved(gitdir: string, clusterId: string): SavedCache | undefined {
     try {
       return JSON.parse(readFileSync(join(gitdir, 'kubetrail', `render-cache-${clusterId}.json`), 'utf8'));
     } catch {
@@ -37,9 +48,10 @@ export class RenderCache {
   }
 
   /** Takes the entries of a remote state when this repository has none of its own (a CronJob's empty volume). */
-  seed(entries: Map<string, string>): void {
+  seed(entries: Map<string, string>, readAt: number | undefined): void {
     if (this.previous.size > 0) return;
     for (const [key, oid] of entries) this.previous.set(key, { oid, seen: false });
+    this.readAt = readAt;
   }
 
   /** Joined into one flat string (see pathInCluster): a sync keeps a key per object. */
@@ -83,7 +95,7 @@ export class RenderCache {
     const lock = HeldLock.tryAcquire(this.file);
     if (!lock) return; // only another run's leftover could hold it: the next run saves a cache again
     try {
-      let chunk = `{"fingerprint":${JSON.stringify(this.fingerprint)},"entries":[`;
+      let chunk = `{"fingerprint":${JSON.stringify(this.fingerprint)},"readAt":${this.startedAt},"entries":[`;
       let first = true;
       const add = (key: string, oid: string) => {
         chunk += `${first ? '' : ','}${JSON.stringify([key, oid])}`;

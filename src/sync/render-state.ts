@@ -13,9 +13,11 @@ export interface StateHeader {
   fingerprint: string;
   /** The id of `clusters/<id>` in the branch commit the entries were checked against. */
   subtree: string;
+  /** When the run that made the entries started reading the cluster (ms): the bound of attribution. */
+  readAt?: number;
 }
 
-export type DecodedState = { entries: Map<string, string> } | { ignored: string };
+export type DecodedState = { entries: Map<string, string>; readAt?: number } | { ignored: string };
 
 const plain = (s: string) => s.length > 0 && !/[\s]/.test(s);
 const digest = (key: string, text: string) => createHmac('sha256', key).update(text).digest('hex');
@@ -74,5 +76,5 @@ export function decodeState(text: string, expect: StateHeader, key: string): Dec
     entries.set(`${type}/${line.slice(0, sp)}`, line.slice(sp + 1));
   }
   if (entries.size !== header.entries) return { ignored: 'entry count does not match' };
-  return { entries };
+  return { entries, readAt: typeof header.readAt === 'number' ? header.readAt : undefined };
 }

@@ -1,4 +1,5 @@
 // What one cluster's sync reports (the file comparison behind its counts lives in store/files.ts), and its commit message.
+import { countManagers, formatAttribution, UNKNOWN, type Attribution } from '../attribution/managed-fields.ts';
 import { formatTrailers } from '../model/trailers.ts';
 import type { FileChanges } from '../store/files.ts';
 
@@ -36,8 +37,14 @@ export { compareFiles, type FileChanges } from '../store/files.ts';
 
 const typeOf = (relPath: string) => relPath.slice(0, relPath.indexOf('/'));
 
-/** Pure: the commit message: a countable subject, up to 50 paths grouped by type, and machine-readable trailers. */
-export function commitMessage(clusterId: string, changes: FileChanges, failedTypes: string[]): string {
+/** Paths listed in a commit message (each with its managers, when known): the rest are counted. */
+export const LISTED_PATHS = 200;
+
+/**
+ * Pure: the commit message: a countable subject, up to LISTED_PATHS paths grouped by type (with who changed them,
+ * when `attribution` is given: see attribution/), and machine-readable trailers.
+ */
+export function commitMessage(clusterId: string, changes: FileChanges, failedTypes: string[], attribution?: Map<string, Attribution>): string {
   const subject = `${clusterId}: +${changes.added.length} ~${changes.changed.length} -${changes.deleted.length}`;
   const marked = [
     ...changes.added.map((p) => ({ p, m: '+' })),
@@ -45,14 +52,16 @@ export function commitMessage(clusterId: string, changes: FileChanges, failedTyp
     ...changes.deleted.map((p) => ({ p, m: '-' })),
   ].sort((a, b) => (a.p < b.p ? -1 : 1));
   const byType = new Map<string, string[]>();
-  for (const { p, m } of marked.slice(0, 50)) {
+  for (const { p, m } of marked.slice(0, LISTED_PATHS)) {
     const type = typeOf(p);
-    byType.set(type, [...(byType.get(type) ?? []), `  ${m} ${p.slice(type.length + 1)}`]);
+    const who = attribution ? `  (${formatAttribution(attribution.get(p) ?? UNKNOWN)})` : '';
+    byType.set(type, [...(byType.get(type) ?? []), `  ${m} ${p.slice(type.length + 1)}${who}`]);
   }
   const body = [...byType].map(([type, lines]) => `${type}\n${lines.join('\n')}`).join('\n\n');
-  const more = marked.length > 50 ? `\n\n… and ${marked.length - 50} more` : '';
+  const more = marked.length > LISTED_PATHS ? `\n\n… and ${marked.length - LISTED_PATHS} more` : '';
   const trailers = formatTrailers({
     cluster: clusterId, added: changes.added.length, changed: changes.changed.length, deleted: changes.deleted.length, failedTypes,
+    managers: attribution && countManagers(marked.map(({ p }) => attribution.get(p) ?? UNKNOWN)),
   });
   return `${subject}\n\n${body}${more}\n\n${trailers}\n`;
 }

@@ -33,7 +33,7 @@ export async function adoptState(
   if (text === undefined) return 'no state on the remote';
   const decoded = decodeState(text, { cluster: o.clusterId, fingerprint: cache.fingerprint, subtree: o.subtree }, o.key);
   if ('ignored' in decoded) return decoded.ignored;
-  cache.seed(decoded.entries);
+  cache.seed(decoded.entries, decoded.readAt);
   return undefined;
 }
 
@@ -56,7 +56,7 @@ export async function publishStates(repo: Repo, target: RemoteTarget, config: Co
       if (!saved || !subtree) continue;
       const blobs = new Set((await repo.listFiles(subtree)).values());
       const entries = saved.entries.filter(([, oid]) => blobs.has(oid));
-      const text = encodeState({ cluster: r.clusterId, fingerprint: saved.fingerprint, subtree }, entries, stateKey(config));
+      const text = encodeState({ cluster: r.clusterId, fingerprint: saved.fingerprint, subtree, readAt: saved.readAt }, entries, stateKey(config));
       await pushState(repo, target, r.clusterId, text, new Date());
     } catch (e) {
       errors.push(`${r.clusterId}: render state not saved on the remote (the next run from an empty directory reads in full): ${(e as Error).message}`);

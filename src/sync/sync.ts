@@ -12,9 +12,11 @@ import type { KubeObject } from '../model/kube-object.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import { compileTypePattern, matchesAny } from '../model/type-name.ts';
 import { normalize } from '../snapshot/normalize.ts';
-import { clusterPrefix } from '../model/object-path.ts';
+import { clusterPrefix, pathInCluster } from '../model/object-path.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
+import { AttributionCollector } from '../attribution/collector.ts';
+import { clusterOfCommit } from '../model/trailers.ts';
 import { objectId } from '../store/codec.ts';
 import { commitTime } from '../store/commit-time.ts';
 import type { ObjectBatch } from '../store/pack.ts';
@@ -48,11 +50,16 @@ export interface SyncClusterOptions {
   remoteState?: StateSource;
 }
 
-/** Serializes an object exactly as it is stored. */
-export function renderObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string }): Buffer {
+/** An object as it is recorded: redacted and normalized, not yet serialized. */
+export function recordedObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string }): KubeObject {
   let out = obj;
   if (isSecret(obj) && opts.hmacKey !== undefined) out = redactSecret(obj, opts.hmacKey);
-  return Buffer.from(toYaml(normalize(out, { keepStatus: opts.keepStatus })));
+  return normalize(out, { keepStatus: opts.keepStatus });
+}
+
+/** Serializes an object exactly as it is stored. */
+export function renderObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string }): Buffer {
+  return Buffer.from(toYaml(recordedObject(obj, opts)));
 }
 
 export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
@@ -76,7 +83,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const recorded = readRecorded(repo, prefix, dryRun, async (subtree) => {
       const cache = new RenderCache(repo.gitdir, cluster.id, {
         keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : createHash('sha256').update(hmacKey).digest('hex'),
-      });
+      }, started);
       await adoptState(cache, o.remoteState, { clusterId: cluster.id, subtree, key: stateKey(config) });
       return cache;
     });
@@ -86,7 +93,8 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const { selected } = selectTypes(discovery.types, settings, crdTypes);
     for (const t of selected) o.events?.emit('resource.discovered', { clusterId: cluster.id, type: t.name, namespaced: t.namespaced });
 
-    const { before, beforeTree, cache } = await recorded;
+    const { before, beforeTree, cache, lastRead } = await recorded;
+    const attribution = new AttributionCollector(before);
     let knownBlobs: Set<string> | undefined; // built at the first render: a run without changes never needs it
     const known = (oid: string) => (knownBlobs ??= new Set(before.values())).has(oid);
     // A dry run makes no batch: creating one clears other runs' temp packs.
@@ -105,8 +113,12 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       const blobOf = (obj: KubeObject) => {
         obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
         obj.kind ??= type.kind;
-        const bytes = renderObject(obj, { keepStatus: keep, hmacKey });
-        return objects ? objects.write('blob', bytes, known, stats) : objectId('blob', bytes);
+        const recordedObj = recordedObject(obj, { keepStatus: keep, hmacKey });
+        const bytes = Buffer.from(toYaml(recordedObj));
+        const oid = objects ? objects.write('blob', bytes, known, stats) : objectId('blob', bytes);
+        const meta = obj.metadata;
+        if (meta?.name) attribution.saw(pathInCluster(type.name, meta.namespace, meta.name), meta.managedFields, recordedObj, bytes, oid);
+        return oid;
       };
       try {
         const files = await readType({ client, settings, cache, before }, type, blobOf, recordedCounts.has(type.name));
@@ -145,10 +157,12 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       // cache entry is only used for a blob the next run finds in HEAD, so a commit failing after this is harmless.
       cache.close();
       if (objects && changes.added.length + changes.changed.length + changes.deleted.length > 0) {
+        // Who changed what, from managedFields: bounded by when the previous versions were read.
+        const managers = await attribution.attribute(changes, (oid) => repo.readBlob(oid), cache.readAt ?? lastRead);
         result.commit = await commitClusterTree(repo, cluster.id, after, {
           objects,
           previous: { files: before, tree: beforeTree, changed: [...changes.added, ...changes.changed, ...changes.deleted] },
-          message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type)),
+          message: commitMessage(cluster.id, changes, result.failedTypes.map((f) => f.type), managers),
           author: config.author,
           time: o.now ?? new Date(),
           assertLocked: o.assertLocked,
@@ -194,7 +208,28 @@ async function readRecorded(repo: Repo, prefix: string, dryRun: boolean, loadCac
   const headTree = head ? (await repo.readCommit(head)).tree : undefined;
   const beforeTree = headTree && await repo.entryAt(headTree, prefix);
   const before = await repo.listFiles(beforeTree);
-  return { beforeTree, before, cache: await loadCache(beforeTree) };
+  return { beforeTree, before, cache: await loadCache(beforeTree), lastRead: head ? await lastClusterRead(repo, head, prefix) : undefined };
+}
+
+/**
+ * When the cluster's subtree at `head` was read (ms): the author time of the newest commit that recorded the
+ * cluster, found within a few hundred first-parent commits of a history that may be shallow. Every object on
+ * record was current then, so it bounds attribution where no render cache says when the last run read.
+ */
+async function lastClusterRead(repo: Repo, head: string, prefix: string): Promise<number | undefined> {
+  const clusterId = prefix.slice(prefix.indexOf('/') + 1);
+  let oid: string | undefined = head;
+  for (let n = 0; oid && n < 500; n++) {
+    let c;
+    try {
+      c = await repo.readCommit(oid);
+    } catch {
+      return undefined; // the end of a shallow history
+    }
+    if (clusterOfCommit(c.message) === clusterId) return c.author.timestamp * 1000;
+    oid = c.parents[0];
+  }
+  return undefined;
 }
 
 function groupOf(typeName: string): string {

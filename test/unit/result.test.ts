@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { commitMessage, compareFiles } from '../../src/sync/result.ts';
+import { commitMessage, compareFiles, LISTED_PATHS } from '../../src/sync/result.ts';
 
 describe('compareFiles', () => {
   it('sorts paths into added, changed, deleted and counts unchanged', () => {
@@ -20,10 +20,10 @@ describe('commitMessage', () => {
     expect(msg).toMatch(/Kubetrail-Cluster: prod\nKubetrail-Added: 1\nKubetrail-Changed: 1\nKubetrail-Deleted: 1\nKubetrail-Failed-Types: batch.v1.Job\n$/);
   });
 
-  it('lists at most 50 paths', () => {
-    const added = Array.from({ length: 70 }, (_, i) => `core.v1.ConfigMap/ns/c${String(i).padStart(2, '0')}.yaml`);
+  it('lists at most LISTED_PATHS paths', () => {
+    const added = Array.from({ length: LISTED_PATHS + 20 }, (_, i) => `core.v1.ConfigMap/ns/c${String(i).padStart(3, '0')}.yaml`);
     const msg = commitMessage('prod', { added, changed: [], deleted: [] }, []);
-    expect(msg.match(/^ {2}\+ /gm)).toHaveLength(50);
+    expect(msg.match(/^ {2}\+ /gm)).toHaveLength(LISTED_PATHS);
     expect(msg).toContain('… and 20 more');
   });
 });
