@@ -1,5 +1,6 @@
 // The library: one object over a configuration, giving syncs, history queries and events.
 //   const kt = await createKubetrail(config); await kt.syncAllClusters(); await kt.getVersions({...});
+import { AuditLog } from './audit/audit-log.ts';
 import type { ClusterConfig, Config } from './config/types.ts';
 import { resolveAccess } from './kube/access.ts';
 import { createKubeClient } from './kube/client.ts';
@@ -40,6 +41,8 @@ export async function createKubetrail(config: Config, opts: KubetrailOptions = {
   const events = new SyncEvents();
   const running = new Set<string>();
   const lastResults = new Map<string, { time: Date; result: SyncResult }>();
+  // Fed by the audit webhook route of a daemon (api/app.ts); empty, and unused, otherwise.
+  const audit = new AuditLog({ retentionMs: config.api.auditRetentionSeconds * 1000, maxEvents: config.api.auditMaxEvents });
   // Kept from the event, not from the run's return: /readyz and /metrics (also fed by the event) then agree at once.
   events.on('cluster.sync.completed', ({ result }) => {
     if (!result.dryRun) lastResults.set(result.clusterId, { time: new Date(), result });
@@ -57,14 +60,14 @@ export async function createKubetrail(config: Config, opts: KubetrailOptions = {
     if (busy) throw new SyncInProgressError(busy);
     ids.forEach((id) => running.add(id));
     try {
-      return await runSync(config, { clusterIds: ids, ...o, events, env: opts.env, lockWaitMs: 10 * 60_000, push: opts.push && !o.dryRun });
+      return await runSync(config, { clusterIds: ids, ...o, events, env: opts.env, lockWaitMs: 10 * 60_000, push: opts.push && !o.dryRun, audit });
     } finally {
       ids.forEach((id) => running.delete(id));
     }
   }
 
   return {
-    config, repo, history, events,
+    config, repo, history, events, audit,
     on<K extends SyncEventName>(name: K | '*', handler: (payload: SyncEventMap[K], name: K) => void) {
       return events.on(name, handler);
     },

@@ -1,4 +1,5 @@
 // `kubetrail serve`: the HTTP API over the repository (and, for `kubetrail run`, the scheduler too).
+import { readFileSync } from 'node:fs';
 import { apiAccess } from './api/access.ts';
 import { createApp } from './api/app.ts';
 import { Metrics } from './api/metrics.ts';
@@ -26,8 +27,10 @@ export async function startApi(
   const webhooks = new WebhookDispatcher(config.webhooks, env, o.log);
   webhooks.attach(kubetrail.events);
   const app = createApp({ kubetrail, metrics, log: o.log, access });
-  const server = await serveHttp(app.fetch, { port: o.port ?? config.api.port, hostname: config.api.host });
-  o.log({ msg: 'listening', port: server.port, repo: config.repo, clusters: config.clusters.map((c) => c.id) });
+  const tls = config.api.tlsCertFile && config.api.tlsKeyFile
+    ? { cert: readFileSync(config.api.tlsCertFile, 'utf8'), key: readFileSync(config.api.tlsKeyFile, 'utf8') } : undefined;
+  const server = await serveHttp(app.fetch, { port: o.port ?? config.api.port, hostname: config.api.host, tls });
+  o.log({ msg: 'listening', port: server.port, tls: Boolean(tls), repo: config.repo, clusters: config.clusters.map((c) => c.id) });
   o.log({ level: access.notice.level, msg: access.notice.msg, anonymousReads: access.anonymousReads });
   const scheduler = o.schedule ? startScheduler(config, kubetrail, o.log) : undefined;
   if (scheduler) o.log({ msg: 'scheduled', jobs: scheduler.jobs });

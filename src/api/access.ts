@@ -12,6 +12,8 @@ export interface ApiAccess {
   readTokens: string[];
   /** Reads need no token at all. */
   anonymousReads: boolean;
+  /** The apiserver's audit webhook presents it (POST /api/v1/audit); without one, audit events are refused. */
+  auditToken?: string;
   /** What an operator should read at start: how reads are protected, or why they are refused. */
   notice: { level: 'info' | 'warn'; msg: string };
 }
@@ -40,7 +42,8 @@ export function apiAccess(api: ApiConfig, env: Record<string, string | undefined
       : triggerToken
         ? { level: 'info', msg: `reads and sync triggers need the bearer token in $${api.tokenEnv}` }
         : { level: 'warn', msg: `reads are refused (503) and sync triggers disabled: set $${api.tokenEnv} (or api.readTokenEnv for a read-only token), or api.anonymousReads: true to open reads` };
-  return { triggerToken, readTokens, anonymousReads: api.anonymousReads, notice };
+  const auditToken = token(env, api.auditTokenEnv, 'api.auditTokenEnv');
+  return { triggerToken, readTokens, anonymousReads: api.anonymousReads, auditToken, notice };
 }
 
 const errorBody = (code: string, message: string) => ({ error: { code, message } });
@@ -57,12 +60,18 @@ function bearer(tokens: string[], what: string): MiddlewareHandler {
 // The only routes a read token cannot use. Everything else under /api is a read (or an unknown route: still a read,
 // so an unauthenticated client learns nothing about which routes exist).
 const TRIGGER = /^\/api\/v1\/(clusters\/[^/]+\/)?sync$/;
+const AUDIT = /^\/api\/v1\/audit(\/[^/]+)?$/;
 
 /** Middleware for /api/*: POST to a sync route needs the trigger token, any other request the read access. */
 export function apiAuth(access: ApiAccess): MiddlewareHandler {
   const trigger = access.triggerToken ? bearer([access.triggerToken], 'trigger syncs') : undefined;
   const read = access.readTokens.length ? bearer(access.readTokens, 'read') : undefined;
+  const audit = access.auditToken ? bearer([access.auditToken], 'send audit events') : undefined;
   return async (c: Context, next: Next) => {
+    if (c.req.method === 'POST' && AUDIT.test(c.req.path)) {
+      if (!audit) return c.json(errorBody('audit_disabled', 'audit events are not accepted: set KUBETRAIL_AUDIT_TOKEN (api.auditTokenEnv) and put it in the webhook kubeconfig'), 403);
+      return audit(c, next);
+    }
     if (c.req.method === 'POST' && TRIGGER.test(c.req.path)) {
       if (!trigger) return c.json(errorBody('sync_disabled', 'triggering syncs is disabled: set KUBETRAIL_API_TOKEN (api.tokenEnv)'), 403);
       return trigger(c, next);

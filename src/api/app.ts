@@ -1,5 +1,6 @@
 // The HTTP API: routes only translate HTTP ⇄ library calls. Every error is JSON {error: {code, message}}.
 import { Hono, type Context } from 'hono';
+import { bodyLimit } from 'hono/body-limit';
 import { HTTPException } from 'hono/http-exception';
 import { RequestError as ApiError } from '../errors.ts';
 import { SyncInProgressError, type Kubetrail } from '../kubetrail.ts';
@@ -13,7 +14,7 @@ import { Metrics } from './metrics.ts';
 /** What the routes use of the library: a narrow interface, so the app can be tested with app.request() alone. */
 export type ApiLibrary = Pick<Kubetrail, 'getCluster' | 'getClusters' | 'discoverResourceTypes' | 'typeCounts' | 'getSnapshots'
   | 'getObject' | 'getVersions' | 'diffObject' | 'getChanges' | 'syncClusters' | 'lastResult'>
-  & { config: Pick<Kubetrail['config'], 'clusters'>; repo: Pick<Kubetrail['repo'], 'head'> };
+  & { config: Pick<Kubetrail['config'], 'clusters'>; repo: Pick<Kubetrail['repo'], 'head'>; audit?: Pick<Kubetrail['audit'], 'add'> };
 
 export interface AppDeps {
   kubetrail: ApiLibrary;
@@ -152,6 +153,30 @@ export function createApp(deps: AppDeps): Hono {
       type: optionalType(c), namespace: optionalNamespace(c), manager: c.req.query('manager') || undefined,
       limit: intParam(c, 'limit', 20, 1, 500), cursor: c.req.query('cursor') || undefined,
     }));
+  });
+
+  // The apiserver's audit webhook: its kubeconfig's server is this URL, with `/<clusterId>` (client-go drops a
+  // query) unless kubetrail records a single cluster.
+  app.post('/api/v1/audit/:id?', bodyLimit({
+    maxSize: 64 << 20, // a batch of 400 events with their response objects; far larger is not a webhook's
+    onError: (c) => c.json({ error: { code: 'body_too_large', message: 'an audit batch may be at most 64 MiB' } }, 413),
+  }), async (c) => {
+    const clusters = kt.config.clusters;
+    const id = c.req.param('id') || (clusters.length === 1 ? clusters[0].id : undefined);
+    if (!id) throw new ApiError(400, 'bad_cluster', `several clusters are configured: end the webhook's server URL with /<clusterId> (${clusters.map((x) => x.id).join(', ')})`);
+    clusterParam(c, kt, id);
+    let body: unknown;
+    try {
+      body = await c.req.json();
+    } catch {
+      throw new ApiError(400, 'bad_body', 'the body must be JSON (an audit.k8s.io/v1 EventList)');
+    }
+    if (!kt.audit) throw new ApiError(503, 'audit_unavailable', 'this server does not keep audit events');
+    try {
+      return c.json({ kept: kt.audit.add(id, body) });
+    } catch (e) {
+      throw new ApiError(400, 'bad_event_list', (e as Error).message);
+    }
   });
 
   app.post('/api/v1/clusters/:id/sync', async (c) => {

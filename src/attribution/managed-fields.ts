@@ -5,10 +5,15 @@
 // managedFields (FieldsV1) is a tree of the fields a manager owns: `f:<field>` for a map key, `k:{json}` for a
 // list item by its keys, `v:<json>` for a set item, `.` for the field itself; an empty node owns the whole value.
 
+import type { Writer } from '../audit/audit-log.ts';
+
 export interface FieldManager { manager: string; operation: string; time?: string }
 
-/** Who wrote an object's change: its managers, and whether some changed field has none that can be named. */
-export interface Attribution { managers: FieldManager[]; unknown: boolean }
+/**
+ * Who wrote an object's change: its managers, whether some changed field has none that can be named, and the
+ * user the audit log names for exactly this write (audit/), when it does.
+ */
+export interface Attribution { managers: FieldManager[]; unknown: boolean; changedBy?: Writer }
 
 interface ManagedEntry { manager?: unknown; operation?: unknown; time?: unknown; fieldsType?: unknown; fieldsV1?: unknown; subresource?: unknown }
 

@@ -87,6 +87,11 @@ export interface ApiConfig {
   tokenEnv: string; // bearer token for sync triggers
   readTokenEnv?: string; // bearer token for reads; without it, reads need the trigger token
   anonymousReads: boolean; // reads need no token at all
+  auditTokenEnv: string; // bearer token of the apiserver's audit webhook (POST /api/v1/audit); unset = not accepted
+  auditRetentionSeconds: number; // audit events are kept this long (and at most auditMaxEvents) to match changes
+  auditMaxEvents: number;
+  tlsCertFile?: string; // PEM: serve HTTPS (needed by the audit webhook, whose kubeconfig sends a token only over TLS)
+  tlsKeyFile?: string;
 }
 
 export interface Config {

@@ -1,5 +1,6 @@
 // Turns raw config (parsed YAML/JSON) into a complete `Config`, or throws a ConfigError naming the field.
 // Nothing here touches the network or the repository: validation happens before any work starts.
+import { existsSync } from 'node:fs';
 import { Cron } from 'croner';
 import { compileTypePattern } from '../model/type-name.ts';
 import { ConfigError } from './errors.ts';
@@ -271,7 +272,7 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
     return { url, events: strList(o, 'events', p) ?? ['*'], secretEnv: str(o, 'secretEnv', p) };
   });
 
-  const api = top.api === undefined ? {} : object(top.api, 'api', ['port', 'host', 'tokenEnv', 'readTokenEnv', 'anonymousReads']);
+  const api = top.api === undefined ? {} : object(top.api, 'api', ['port', 'host', 'tokenEnv', 'readTokenEnv', 'anonymousReads', 'auditTokenEnv', 'auditRetentionSeconds', 'auditMaxEvents', 'tlsCertFile', 'tlsKeyFile']);
   const timezone = str(top, 'timezone', '');
   if (timezone) {
     try {
@@ -301,7 +302,22 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
       tokenEnv: str(api, 'tokenEnv', 'api') ?? 'KUBETRAIL_API_TOKEN',
       readTokenEnv: str(api, 'readTokenEnv', 'api'),
       anonymousReads: bool(api, 'anonymousReads', 'api') ?? false,
+      auditTokenEnv: str(api, 'auditTokenEnv', 'api') ?? 'KUBETRAIL_AUDIT_TOKEN',
+      auditRetentionSeconds: int(api, 'auditRetentionSeconds', 'api', 10, 86_400) ?? 900,
+      auditMaxEvents: int(api, 'auditMaxEvents', 'api', 100, 10_000_000) ?? 50_000,
+      ...tlsFiles(api),
     },
     clusters,
   };
+}
+
+/** `api.tlsCertFile` and `api.tlsKeyFile`: both or neither, each a readable file. */
+function tlsFiles(api: Raw): { tlsCertFile?: string; tlsKeyFile?: string } {
+  const tlsCertFile = str(api, 'tlsCertFile', 'api');
+  const tlsKeyFile = str(api, 'tlsKeyFile', 'api');
+  if (!tlsCertFile !== !tlsKeyFile) throw new ConfigError(tlsCertFile ? 'api.tlsKeyFile' : 'api.tlsCertFile', 'is required with the other (HTTPS needs a certificate and its key)');
+  for (const [field, file] of [['api.tlsCertFile', tlsCertFile], ['api.tlsKeyFile', tlsKeyFile]] as const) {
+    if (file && !existsSync(file)) throw new ConfigError(field, `no such file: ${file}`);
+  }
+  return tlsCertFile ? { tlsCertFile, tlsKeyFile } : {};
 }

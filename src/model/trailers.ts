@@ -7,6 +7,8 @@ export interface CommitTrailers {
   failedTypes: string[];
   /** Objects per field manager (`helm=3, kubectl-edit=1, unknown=1`), when attribution was read. */
   managers?: string;
+  /** `alice (kubectl/v1.37.2) apps.v1.Deployment shop/checkout`: a user the audit log names for exactly this write. */
+  changedBy?: string[];
 }
 
 /** The trailer block, one `Key: value` per line, no trailing newline. */
@@ -18,6 +20,7 @@ export function formatTrailers(t: CommitTrailers): string {
     `Kubetrail-Deleted: ${t.deleted}`,
     `Kubetrail-Failed-Types: ${t.failedTypes.length ? t.failedTypes.join(', ') : 'none'}`,
     ...(t.managers ? [`Kubetrail-Managers: ${t.managers}`] : []),
+    ...(t.changedBy ?? []).map((line) => `Kubetrail-Changed-By: ${line}`),
   ].join('\n');
 }
 

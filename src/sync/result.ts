@@ -1,5 +1,7 @@
 // What one cluster's sync reports (the file comparison behind its counts lives in store/files.ts), and its commit message.
 import { countManagers, formatAttribution, UNKNOWN, type Attribution } from '../attribution/managed-fields.ts';
+import { describeWriter } from '../audit/audit-log.ts';
+import { CLUSTER_SCOPED_DIR } from '../model/object-path.ts';
 import { formatTrailers } from '../model/trailers.ts';
 import type { FileChanges } from '../store/files.ts';
 
@@ -37,6 +39,13 @@ export { compareFiles, type FileChanges } from '../store/files.ts';
 
 const typeOf = (relPath: string) => relPath.slice(0, relPath.indexOf('/'));
 
+/** `apps.v1.Deployment shop/checkout` (cluster-scoped: `core.v1.Namespace shop`) for a path in a cluster's subtree. */
+function objectLabel(relPath: string): string {
+  const [type, ns, file] = relPath.split('/');
+  const name = file.replace(/\.yaml$/, '');
+  return `${type} ${ns === CLUSTER_SCOPED_DIR ? name : `${ns}/${name}`}`;
+}
+
 /** Paths listed in a commit message (each with its managers, when known): the rest are counted. */
 export const LISTED_PATHS = 200;
 
@@ -62,6 +71,10 @@ export function commitMessage(clusterId: string, changes: FileChanges, failedTyp
   const trailers = formatTrailers({
     cluster: clusterId, added: changes.added.length, changed: changes.changed.length, deleted: changes.deleted.length, failedTypes,
     managers: attribution && countManagers(marked.map(({ p }) => attribution.get(p) ?? UNKNOWN)),
+    changedBy: marked.slice(0, LISTED_PATHS).flatMap(({ p }) => {
+      const w = attribution?.get(p)?.changedBy;
+      return w ? [`${describeWriter(w)} ${objectLabel(p)}`] : [];
+    }),
   });
   return `${subject}\n\n${body}${more}\n\n${trailers}\n`;
 }

@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/types.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import { DEFAULT_STALE_MS, lockRepo } from '../store/lock.ts';
@@ -27,6 +28,8 @@ export interface RunOptions {
   /** With `push`: read the render state from the remote when there is no local cache (default true; benches compare). */
   remoteState?: boolean;
   env?: Record<string, string | undefined>;
+  /** Writes heard from the clusters' audit webhooks (a daemon's): changes that match one name their user. */
+  audit?: AuditLog;
   onTypeDone?: (clusterId: string, type: string, counts: TypeCounts | undefined, error?: string) => void;
 }
 
@@ -72,7 +75,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
     const now = new Date();
     const pr = target ? config.remote?.pullRequest : undefined;
     const results = await mapLimit(clusters, config.concurrency, (cluster) => syncCluster({
-      config, cluster, repo, now, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env, assertLocked,
+      config, cluster, repo, now, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env, assertLocked, audit: o.audit,
       massDeletionToReview: pr !== undefined, // a person accepts it by merging the PR, or rejects it by closing
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
       remoteState: target && o.remoteState !== false ? remoteStateSource(repo, target, cluster.id) : undefined,

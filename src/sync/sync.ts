@@ -16,6 +16,7 @@ import { clusterPrefix, pathInCluster } from '../model/object-path.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { AttributionCollector } from '../attribution/collector.ts';
+import type { AuditLog } from '../audit/audit-log.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
 import { objectId } from '../store/codec.ts';
 import { commitTime } from '../store/commit-time.ts';
@@ -46,6 +47,8 @@ export interface SyncClusterOptions {
   onTypeDone?: (type: string, counts: TypeCounts | undefined, error?: string) => void;
   /** Fails when the run lost the repository lock: checked before the branch moves. */
   assertLocked?: () => Promise<void>;
+  /** Writes heard from the cluster's audit webhook: a change that matches one exactly names its user. */
+  audit?: AuditLog;
   /** The cluster's render state on the remote, read when this repository has no render cache (state-exchange.ts). */
   remoteState?: StateSource;
 }
@@ -94,7 +97,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     for (const t of selected) o.events?.emit('resource.discovered', { clusterId: cluster.id, type: t.name, namespaced: t.namespaced });
 
     const { before, beforeTree, cache, lastRead } = await recorded;
-    const attribution = new AttributionCollector(before);
+    const attribution = new AttributionCollector(before, o.audit && { log: o.audit, cluster: cluster.id });
     let knownBlobs: Set<string> | undefined; // built at the first render: a run without changes never needs it
     const known = (oid: string) => (knownBlobs ??= new Set(before.values())).has(oid);
     // A dry run makes no batch: creating one clears other runs' temp packs.
@@ -117,7 +120,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
         const bytes = Buffer.from(toYaml(recordedObj));
         const oid = objects ? objects.write('blob', bytes, known, stats) : objectId('blob', bytes);
         const meta = obj.metadata;
-        if (meta?.name) attribution.saw(pathInCluster(type.name, meta.namespace, meta.name), meta.managedFields, recordedObj, bytes, oid);
+        if (meta?.name) attribution.saw(pathInCluster(type.name, meta.namespace, meta.name), type, obj, recordedObj, bytes, oid);
         return oid;
       };
       try {
@@ -158,7 +161,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       cache.close();
       if (objects && changes.added.length + changes.changed.length + changes.deleted.length > 0) {
         // Who changed what, from managedFields: bounded by when the previous versions were read.
-        const managers = await attribution.attribute(changes, (oid) => repo.readBlob(oid), cache.readAt ?? lastRead);
+        const managers = await attribution.attribute(changes, (oid) => repo.readBlob(oid), cache.readAt ?? lastRead, new Map(selected.map((t) => [t.name, t])));
         result.commit = await commitClusterTree(repo, cluster.id, after, {
           objects,
           previous: { files: before, tree: beforeTree, changed: [...changes.added, ...changes.changed, ...changes.deleted] },

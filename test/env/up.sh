@@ -1,6 +1,8 @@
 #!/usr/bin/env bash
 # Starts a real etcd + kube-apiserver on free loopback ports for tests (and for people).
 #   bash test/env/up.sh DIR    → DIR/kubeconfig (admin, context "testenv"), DIR/env (KEY=value lines)
+# A test that needs more: DIR/extra-tokens.csv (token,user,uid,"groups" lines) adds users, and the words of
+# $TESTENV_APISERVER_ARGS are added to kube-apiserver's flags (e.g. an audit webhook).
 # Exits 0 only when the API answers /readyz. Builds the binaries first when the cache is empty. The aggregator
 # proxies to API servers of the tests (test/env/aggregated-api.ts) with a front-proxy client certificate, and
 # with --enable-aggregator-routing resolves a Service to the Endpoints the test writes (no controller-manager).
@@ -42,9 +44,14 @@ fi
 admin_token=admin-$(openssl rand -hex 16)
 nobody_token=nobody-$(openssl rand -hex 16)
 printf '%s,admin,admin-uid,"system:masters"\n%s,nobody,nobody-uid\n' "$admin_token" "$nobody_token" > "$pki/tokens.csv"
+if [ -f "$dir/extra-tokens.csv" ]; then cat "$dir/extra-tokens.csv" >> "$pki/tokens.csv"; fi
+read -r -a extra_args <<< "${TESTENV_APISERVER_ARGS:-}"
 
+# A port found free can be taken before etcd or kube-apiserver binds it (other test servers start at the same
+# time): such a start is retried on new ports.
+for attempt in 1 2 3; do
 etcd_port=$(free_port); peer_port=$(free_port); api_port=$(free_port)
-mkdir -p "$dir/etcd" "$dir/logs"
+rm -rf "$dir/etcd"; mkdir -p "$dir/etcd" "$dir/logs"
 "$bin/etcd" --name testenv --data-dir "$dir/etcd" \
   --listen-client-urls "http://127.0.0.1:$etcd_port" --advertise-client-urls "http://127.0.0.1:$etcd_port" \
   --listen-peer-urls "http://127.0.0.1:$peer_port" --initial-advertise-peer-urls "http://127.0.0.1:$peer_port" \
@@ -64,19 +71,24 @@ echo $! > "$dir/etcd.pid"
   --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
   --requestheader-extra-headers-prefix X-Remote-Extra- \
   --proxy-client-cert-file "$pki/front-proxy-client.crt" --proxy-client-key-file "$pki/front-proxy-client.key" \
-  --enable-aggregator-routing=true --watch-cache-sizes podtemplates#0 \
+  --enable-aggregator-routing=true --watch-cache-sizes podtemplates#0 ${extra_args[@]+"${extra_args[@]}"} \
   > "$dir/logs/kube-apiserver.log" 2>&1 &
 echo $! > "$dir/kube-apiserver.pid"
 
 url=https://127.0.0.1:$api_port
-trap 'bash "$here/down.sh" "$dir"' ERR
+ready=
 for i in $(seq 1 120); do
-  if curl -sf --cacert "$pki/ca.crt" -H "Authorization: Bearer $admin_token" "$url/readyz" >/dev/null 2>&1; then break; fi
+  if curl -sf --cacert "$pki/ca.crt" -H "Authorization: Bearer $admin_token" "$url/readyz" >/dev/null 2>&1; then ready=1; break; fi
   if ! kill -0 "$(cat "$dir/kube-apiserver.pid")" 2>/dev/null || ! kill -0 "$(cat "$dir/etcd.pid")" 2>/dev/null; then
-    echo "testenv: a process died; last log lines:" >&2; tail -n 20 "$dir/logs/"*.log >&2; exit 1
+    if [ "$attempt" -lt 3 ] && grep -qs "address already in use" "$dir/logs/"*.log; then
+      echo "testenv: a port was taken meanwhile; starting again on other ports" >&2; bash "$here/down.sh" "$dir"; break
+    fi
+    echo "testenv: a process died; last log lines:" >&2; tail -n 20 "$dir/logs/"*.log >&2; bash "$here/down.sh" "$dir"; exit 1
   fi
-  [ "$i" = 120 ] && { echo "testenv: /readyz did not answer in 60s" >&2; tail -n 20 "$dir/logs/kube-apiserver.log" >&2; exit 1; }
+  [ "$i" = 120 ] && { echo "testenv: /readyz did not answer in 60s" >&2; tail -n 20 "$dir/logs/kube-apiserver.log" >&2; bash "$here/down.sh" "$dir"; exit 1; }
   sleep 0.5
+done
+[ -n "$ready" ] && break
 done
 
 cat > "$dir/kubeconfig" <<KC

@@ -3,7 +3,7 @@ import { spawnCli } from './testenv.ts';
 
 /** Starts `kubetrail serve` and resolves with its port once it listens. */
 export function startServe(args: string[], env: Record<string, string>) {
-  const child = spawnCli(['serve', ...args, '--port', '0'], { env });
+  const child = spawnCli(['serve', ...args, ...(args.includes('--port') ? [] : ['--port', '0'])], { env });
   let stderr = '';
   const port = new Promise<number>((resolve, reject) => {
     child.stderr!.on('data', (d: Buffer) => {

@@ -1,6 +1,8 @@
 // Who may call what: every route × method × token through app.request(), over a library stand-in that records every
 // call and returns data carrying a marker, so a refused request is seen to reach nothing and to leak nothing.
 import { describe, expect, it } from 'vitest';
+
+const AUDIT_DEFAULTS = { auditTokenEnv: 'KUBETRAIL_AUDIT_TOKEN', auditRetentionSeconds: 900, auditMaxEvents: 50_000 };
 import { apiAccess } from '../../src/api/access.ts';
 import { createApp, type ApiLibrary } from '../../src/api/app.ts';
 import { Metrics } from '../../src/api/metrics.ts';
@@ -58,7 +60,7 @@ const SETUPS: Setup[] = [
 ];
 
 function appFor(setup: Setup, calls: string[] = []) {
-  const access = apiAccess({ port: 0, host: '127.0.0.1', tokenEnv: 'KUBETRAIL_API_TOKEN', anonymousReads: false, ...setup.api }, setup.env);
+  const access = apiAccess({ port: 0, host: '127.0.0.1', tokenEnv: 'KUBETRAIL_API_TOKEN', anonymousReads: false, ...AUDIT_DEFAULTS, ...setup.api }, setup.env);
   return { app: createApp({ kubetrail: library(calls), access, metrics: new Metrics() }), access, calls };
 }
 
@@ -158,7 +160,7 @@ describe('API access: every route × method × token', () => {
   });
 
   it('refuses at start a token no client could present, and a read token variable that is not set', () => {
-    const api = { port: 0, host: '127.0.0.1', tokenEnv: 'KUBETRAIL_API_TOKEN', anonymousReads: false };
+    const api = { port: 0, host: '127.0.0.1', tokenEnv: 'KUBETRAIL_API_TOKEN', anonymousReads: false, ...AUDIT_DEFAULTS };
     expect(() => apiAccess(api, { KUBETRAIL_API_TOKEN: 'has space' })).toThrow(ConfigError);
     expect(() => apiAccess(api, { KUBETRAIL_API_TOKEN: 'has space' })).toThrow(/^api\.tokenEnv: \$KUBETRAIL_API_TOKEN must be a bearer token/);
     expect(() => apiAccess({ ...api, readTokenEnv: 'NOPE' }, {})).toThrow(/^api\.readTokenEnv: environment variable NOPE is not set/);
