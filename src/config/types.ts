@@ -15,6 +15,45 @@ export interface DiscoverySettings {
   pageSize: number;
   requestTimeoutSeconds: number;
   maxDeletePercent: number;
+  // Noise and redaction rules (snapshot/noise.ts): what of an object is left out or HMAC'd before it is written.
+  ignoreObjects: ObjectRule[]; // objects not recorded at all
+  ignoreFields: FieldRule[]; // field paths removed
+  redactFields: FieldRule[]; // field paths whose values are HMAC'd like Secret values
+  defaultIgnoreObjects: DefaultIgnoreObjects;
+  defaultIgnoreFields: DefaultIgnoreFields;
+  defaultRedactFields: DefaultRedactFields;
+  keepLastApplied: boolean; // keep kubectl's last-applied-configuration annotation on objects other than Secrets
+}
+
+/** Which objects a rule is about: a type pattern, and optionally namespace and name globs and a label selector. */
+export interface ObjectRule {
+  type: string;
+  namespace?: string;
+  name?: string;
+  labelSelector?: string;
+}
+
+export interface FieldRule extends ObjectRule {
+  paths: string[]; // field paths (snapshot/field-path.ts)
+}
+
+// Each switches one named set of built-in rules (snapshot/noise-defaults.ts); all on by default.
+export interface DefaultIgnoreObjects {
+  clusterAutoscalerStatus: boolean;
+}
+
+export interface DefaultIgnoreFields {
+  leaderElection: boolean;
+  templateCreationTimestamp: boolean;
+  autoscalerStatus: boolean;
+  nodeTTL: boolean;
+  reconcileRequests: boolean;
+}
+
+export interface DefaultRedactFields {
+  envSecrets: boolean;
+  helmValues: boolean;
+  helmReleaseConfigMaps: boolean;
 }
 
 export interface DefaultIgnores {

@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { Cron } from 'croner';
 import { compileTypePattern } from '../model/type-name.ts';
 import { ConfigError } from './errors.ts';
+import { validateNoise } from './noise-rules.ts';
 import { validatePullRequest } from './pull-request.ts';
 import { branchNameProblem } from './ref-name.ts';
 import type { ClusterConfig, Config, DiscoverySettings } from './types.ts';
@@ -25,6 +26,13 @@ export const DEFAULT_DISCOVERY: DiscoverySettings = {
   pageSize: 500,
   requestTimeoutSeconds: 30,
   maxDeletePercent: 50,
+  ignoreObjects: [],
+  ignoreFields: [],
+  redactFields: [],
+  defaultIgnoreObjects: { clusterAutoscalerStatus: true },
+  defaultIgnoreFields: { leaderElection: true, templateCreationTimestamp: true, autoscalerStatus: true, nodeTTL: true, reconcileRequests: true },
+  defaultRedactFields: { envSecrets: true, helmValues: true, helmReleaseConfigMaps: true },
+  keepLastApplied: false,
 };
 
 const DISCOVERY_KEYS = Object.keys(DEFAULT_DISCOVERY);
@@ -158,6 +166,7 @@ function discovery(o: Raw, path: string, base: DiscoverySettings): DiscoverySett
     pageSize: int(o, 'pageSize', path, 1, 10000) ?? base.pageSize,
     requestTimeoutSeconds: int(o, 'requestTimeoutSeconds', path, 1, 3600) ?? base.requestTimeoutSeconds,
     maxDeletePercent: int(o, 'maxDeletePercent', path, 0, 100) ?? base.maxDeletePercent,
+    ...validateNoise(o, path, base),
   };
 }
 
