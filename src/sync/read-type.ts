@@ -23,6 +23,8 @@ export interface TypeSource {
   cache: RenderCache;
   /** The cluster's files as the last sync recorded them. */
   before: FileMap;
+  /** Objects left out by rules on their metadata (`ignoreObjects`): decided before any read in full. */
+  ignoresObject?: (meta: NonNullable<KubeObject['metadata']>) => boolean;
 }
 
 /**
@@ -42,6 +44,7 @@ export async function readType(
     if (meta.namespace !== undefined && typeof meta.namespace !== 'string') throw new Error(`${type.name}: object "${meta.name}" has a namespace that is not a string`);
     if (!namespaceAllowed(meta.namespace, settings)) return;
     if (settings.defaultIgnores.ownedObjects && isControlled(obj)) return;
+    if (source.ignoresObject?.(meta)) return;
     const path = pathInCluster(type.name, meta.namespace, meta.name);
     const key = RenderCache.key(type.name, meta.uid, meta.resourceVersion);
     let oid = cache.get(key);

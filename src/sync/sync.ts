@@ -13,7 +13,9 @@ import { mapLimit } from '../util/map-limit.ts';
 import { compileTypePattern, matchesAny } from '../model/type-name.ts';
 import { normalize } from '../snapshot/normalize.ts';
 import { clusterPrefix, pathInCluster } from '../model/object-path.ts';
+import { NoisePolicy, type TypeNoise } from '../snapshot/noise.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
+import { hmacRedactor } from '../snapshot/redact-value.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { AttributionCollector } from '../attribution/collector.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -53,15 +55,15 @@ export interface SyncClusterOptions {
   remoteState?: StateSource;
 }
 
-/** An object as it is recorded: redacted and normalized, not yet serialized. */
-export function recordedObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string }): KubeObject {
-  let out = obj;
+/** An object as it is recorded: its type's rules applied (`noise`, NoisePolicy.forType), redacted, normalized; not yet serialized. */
+export function recordedObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string; noise?: TypeNoise }): KubeObject {
+  let out = opts.noise ? opts.noise.apply(obj) : obj;
   if (isSecret(obj) && opts.hmacKey !== undefined) out = redactSecret(obj, opts.hmacKey);
   return normalize(out, { keepStatus: opts.keepStatus });
 }
 
 /** Serializes an object exactly as it is stored. */
-export function renderObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string }): Buffer {
+export function renderObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string; noise?: TypeNoise }): Buffer {
   return Buffer.from(toYaml(recordedObject(obj, opts)));
 }
 
@@ -82,10 +84,15 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     });
     const prefix = clusterPrefix(cluster.id);
     const hmacKey = config.secrets.unsafeStorePlaintextSecrets ? undefined : config.secrets.hmacKey ?? '';
+    // redactFields use the HMAC key whenever one is set, even with plaintext Secrets (they are rules of their own).
+    const noise = new NoisePolicy(settings, hmacRedactor(config.secrets.hmacKey));
+    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
     // What the last sync recorded is read while discovery waits for the server.
     const recorded = readRecorded(repo, prefix, dryRun, async (subtree) => {
+      // The rules in force are part of the fingerprint: a blob rendered under other rules is never reused.
       const cache = new RenderCache(repo.gitdir, cluster.id, {
-        keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : createHash('sha256').update(hmacKey).digest('hex'),
+        keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : sha256(hmacKey),
+        noise: { ...noise.rules, redactKey: config.secrets.hmacKey ? sha256(config.secrets.hmacKey) : 'none' },
       }, started);
       await adoptState(cache, o.remoteState, { clusterId: cluster.id, subtree, key: stateKey(config) });
       return cache;
@@ -113,10 +120,11 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const recordedCounts = countTypes(before);
     await mapLimit(largestFirst(selected, recordedCounts), settings.concurrency, async (type: ResourceType) => {
       const keep = matchesAny(keepStatus, type) !== undefined;
+      const typeNoise = noise.forType(type);
       const blobOf = (obj: KubeObject) => {
         obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
         obj.kind ??= type.kind;
-        const recordedObj = recordedObject(obj, { keepStatus: keep, hmacKey });
+        const recordedObj = recordedObject(obj, { keepStatus: keep, hmacKey, noise: typeNoise });
         const bytes = Buffer.from(toYaml(recordedObj));
         const oid = objects ? objects.write('blob', bytes, known, stats) : objectId('blob', bytes);
         const meta = obj.metadata;
@@ -124,7 +132,8 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
         return oid;
       };
       try {
-        const files = await readType({ client, settings, cache, before }, type, blobOf, recordedCounts.has(type.name));
+        const source = { client, settings, cache, before, ignoresObject: typeNoise.ignoresObject };
+        const files = await readType(source, type, blobOf, recordedCounts.has(type.name));
         for (const [p, id] of files) after.set(p, id);
         o.onTypeDone?.(type.name, undefined);
       } catch (e) {
