@@ -24,6 +24,7 @@ Usage:
   kubetrail types  [options]   list the resource types a sync would read, and why others are left out
   kubetrail serve  [options]   HTTP API over the repository (reads and sync triggers need $KUBETRAIL_API_TOKEN)
   kubetrail run    [options]   daemon: scheduled syncs (schedule in the config), push, webhooks, HTTP API
+  kubetrail churn  [options]   the objects and field paths that changed most often (to pick noise rules)
   kubetrail --version | --help
 
 Options:
@@ -53,6 +54,10 @@ Options:
   --port N               HTTP port (default 8080, or api.port)
   run:
   --schedule CRON        sync schedule for every cluster (5 or 6 fields, e.g. "*/5 * * * *")
+  churn:
+  --cluster ID           only this cluster
+  --since DURATION|TIME  only commits since then (30m, 24h, 7d, or an ISO time; default: all history)
+  --json                 print the report as JSON
 
 Exit codes: 0 complete, 3 partial (some types could not be listed), 4 a mass deletion held for review in a pull
 request (base unchanged), 1 error, 2 usage.`;
@@ -63,7 +68,7 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' }, 'lock-wait': { type: 'string' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
   port: { type: 'string' }, schedule: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
   'allow-insecure-http': { type: 'boolean' }, 'webhook-wait': { type: 'string' }, 'pull-request': { type: 'boolean' }, base: { type: 'string' },
-  'start-jitter': { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
+  'start-jitter': { type: 'string' }, since: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
 
 // Each command takes only its own flags: a flag another command would use is a usage error, never silently ignored.
@@ -73,6 +78,7 @@ const COMMAND_OPTIONS: Record<string, string[]> = {
   types: [...COMMON, 'cluster', 'json'],
   serve: [...COMMON, 'port', 'allow-insecure-http'],
   run: [...COMMON, 'port', 'schedule', 'allow-insecure-http'],
+  churn: [...COMMON, 'cluster', 'since', 'json'],
 };
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
@@ -200,6 +206,12 @@ async function serve(v: Values, schedule: boolean): Promise<number> {
   return 0;
 }
 
+async function churn(v: Values): Promise<number> {
+  if ((v.cluster?.length ?? 0) > 1) throw new UsageError('churn takes one --cluster');
+  const { runChurn } = await import('./commands/churn.ts');
+  return runChurn(loadConfig(configFlags(v)), { clusterId: v.cluster?.[0], since: v.since, json: v.json });
+}
+
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -220,6 +232,7 @@ async function main(argv: string[]): Promise<number> {
     case 'types': return types(v);
     case 'serve': return serve(v, false);
     case 'run': return serve(v, true);
+    case 'churn': return churn(v);
     default: throw new UsageError(`unknown command "${command}" (try --help)`);
   }
 }

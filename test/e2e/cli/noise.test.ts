@@ -1,6 +1,6 @@
 // Noise and redaction rules as a user meets them: each built-in rule against the real apiserver (a flip of what it
 // ignores makes no commit; what it redacts is in no blob of history), a user's rule, a rule change re-rendering
-// objects whose resourceVersion did not move, and config errors. CLI under Node and Deno.
+// objects whose resourceVersion did not move, config errors, and `kubetrail churn`. CLI under Node and Deno.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -255,5 +255,25 @@ describe(`noise and redaction rules (CLI under ${runtime})`, () => {
       expect(res.stderr).toMatch(/^kubetrail: config error: /);
       expect(res.stderr).toMatch(message);
     }
+  });
+
+  it('churn lists the object and field that changed most often', async () => {
+    for (let i = 1; i <= 3; i++) {
+      kubectl(['-n', ns, 'patch', 'configmap', 'hot', '-p', `{"data":{"counter":"${i}"}}`]);
+      expect((await sync()).commit).toBeDefined();
+    }
+    const res = await runCli(['churn', '--config', config, '--cluster', id, '--since', '1h', '--json']);
+    expect(res.stderr).toBe('');
+    expect(res.code).toBe(0);
+    const report = JSON.parse(res.stdout);
+    expect(report.objects[0]).toMatchObject({ type: 'core.v1.ConfigMap', namespace: ns, name: 'hot', changes: 4 }); // added + 3 changes
+    expect(report.objects[0].fields).toEqual([{ path: 'data.counter', changes: 3 }]);
+    expect(report.fields[0]).toEqual({ type: 'core.v1.ConfigMap', path: 'data.counter', changes: 3, objects: 1 });
+    const text = await runCli(['churn', '--repo', repo, '--cluster', id]);
+    expect(text.code).toBe(0);
+    expect(text.stdout).toMatch(/4 {2}clusters\/.*\/core\.v1\.ConfigMap\/.*\/hot\.yaml\n\s+3 {2}data\.counter/);
+    const bad = await runCli(['churn', '--repo', repo, '--since', 'yesterday']);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain('--since must be a duration');
   });
 });
