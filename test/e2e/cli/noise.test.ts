@@ -3,7 +3,8 @@
 // objects whose resourceVersion did not move, config errors, and `kubetrail churn`. CLI under Node and Deno.
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGitServer, type GitServer } from '../../env/git-server.ts';
 import { createCrd } from '../../helpers/objects.ts';
 import { ensureNamespace } from '../../helpers/rbac.ts';
 import { adminClient, apply, git, kubectl, runCli, runtime, tempDir, testenv } from '../../helpers/testenv.ts';
@@ -162,13 +163,20 @@ describe(`noise and redaction rules (CLI under ${runtime})`, () => {
     expect(show(`core.v1.ConfigMap/${ns}/leader.yaml`)).not.toContain('holderIdentity');
   });
 
-  it('autoscaler status annotations, reconcile requests, template creationTimestamp and node TTL flips make no commit', async () => {
-    const head = commits(repo);
+  it('the template creationTimestamp is not recorded', () => {
     expect(show(`noise.example.com.v1.Widget/${ns}/w1.yaml`)).not.toContain('creationTimestamp: null');
     expect(kubectl(['-n', ns, 'get', 'widget', 'w1', '-o', 'yaml'])).toContain('creationTimestamp: null');
-    kubectl(['-n', ns, 'annotate', '--overwrite', 'configmap', 'hpa-status', 'autoscaling.alpha.kubernetes.io/current-metrics=[{"cpu":2}]', 'reconcile.fluxcd.io/requestedAt=2']);
-    kubectl(['-n', ns, 'patch', 'widget', 'w1', '--type=json', '-p', '[{"op":"remove","path":"/spec/template/metadata/creationTimestamp"}]']);
-    kubectl(['annotate', '--overwrite', 'node', node, 'node.alpha.kubernetes.io/ttl=15']);
+  });
+
+  // One flip per built-in rule, each with its own sync: a rule switched off fails only its own case.
+  it.each([
+    ['autoscalerStatus', ['-n', ns, 'annotate', '--overwrite', 'configmap', 'hpa-status', 'autoscaling.alpha.kubernetes.io/current-metrics=[{"cpu":2}]']],
+    ['reconcileRequests', ['-n', ns, 'annotate', '--overwrite', 'configmap', 'hpa-status', 'reconcile.fluxcd.io/requestedAt=2']],
+    ['templateCreationTimestamp', ['-n', ns, 'patch', 'widget', 'w1', '--type=json', '-p', '[{"op":"remove","path":"/spec/template/metadata/creationTimestamp"}]']],
+    ['nodeTTL', ['annotate', '--overwrite', 'node', node, 'node.alpha.kubernetes.io/ttl=15']],
+  ])('%s: a flip of what it ignores makes no commit', async (_rule, args) => {
+    const head = commits(repo);
+    kubectl(args);
     const res = await sync();
     expect(res.commit).toBeUndefined();
     expect(commits(repo)).toBe(head);
@@ -275,5 +283,49 @@ describe(`noise and redaction rules (CLI under ${runtime})`, () => {
     const bad = await runCli(['churn', '--repo', repo, '--since', 'yesterday']);
     expect(bad.code).toBe(1);
     expect(bad.stderr).toContain('--since must be a duration');
+  });
+});
+
+// A CronJob run starts from an empty directory and takes the render cache from the remote's render state: a state
+// made under other rules must not be used, or the objects whose resourceVersion did not move keep their old blobs.
+describe(`noise rules and the remote render state (CLI under ${runtime})`, () => {
+  const token = `noise-token-${runtime}`;
+  const stateId = `noise-state-${runtime}`;
+  const work = tempDir('noise-state');
+  let server: GitServer;
+  let bare: string;
+
+  async function cronRun(ignoredKey: string) {
+    const dir = join(work, `run-${Math.random().toString(36).slice(2)}`);
+    const file = `${dir}.yaml`;
+    writeFileSync(file, [`repo: ${dir}`, `remote: {url: ${server.repoUrl('noise.git')}, branch: main, allowInsecureHttp: true}`,
+      'clusters:', `  - id: ${stateId}`, `    kubeconfig: ${testenv().KUBECONFIG}`, `    namespaces: [${ns}]`, '    select: [core.v1.ConfigMap]',
+      '    ignoreFields:', `      - {type: core.v1.ConfigMap, name: remote-rule, paths: [data.${ignoredKey}]}`].join('\n'));
+    const run = await runCli(['sync', '--config', file, '--push', '--json'], { env: { KUBETRAIL_GIT_TOKEN: token, ...hmacEnv } });
+    expect(run.stderr).toBe('');
+    expect(run.code, run.stdout).toBe(0);
+    return JSON.parse(run.stdout).results[0] as { commit?: string };
+  }
+  const recorded = () => git(bare, ['show', `main:clusters/${stateId}/core.v1.ConfigMap/${ns}/remote-rule.yaml`]);
+
+  beforeAll(async () => {
+    server = await startGitServer({ root: tempDir('noise-remotes'), token });
+    bare = server.createBareRepo('noise.git');
+    await ensureNamespace(client, ns);
+    apply(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: remote-rule, namespace: ${ns}}\ndata: {a: "1", b: "1"}\n`);
+  });
+  afterAll(async () => {
+    await server?.close();
+  });
+
+  it('a run from an empty directory with a changed rule re-renders, though the state on the remote is otherwise valid', async () => {
+    expect((await cronRun('a')).commit).toBeDefined();
+    expect(git(bare, ['rev-parse', '--verify', `refs/kubetrail/state/${stateId}`]).trim()).toMatch(/^[0-9a-f]{40}$/);
+    expect((await cronRun('a')).commit).toBeUndefined(); // same rules: the state is used, nothing changed
+    expect(recorded()).toMatch(/b: "1"/);
+    expect(recorded()).not.toMatch(/a: "1"/);
+    expect((await cronRun('b')).commit).toBeDefined();
+    expect(recorded()).toMatch(/a: "1"/);
+    expect(recorded()).not.toMatch(/b: "1"/);
   });
 });
