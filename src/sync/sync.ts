@@ -58,7 +58,7 @@ export interface SyncClusterOptions {
 /** An object as it is recorded: its type's rules applied (`noise`, NoisePolicy.forType), redacted, normalized; not yet serialized. */
 export function recordedObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string; noise?: TypeNoise }): KubeObject {
   let out = opts.noise ? opts.noise.apply(obj) : obj;
-  if (isSecret(obj) && opts.hmacKey !== undefined) out = redactSecret(obj, opts.hmacKey);
+  if (isSecret(obj) && opts.hmacKey !== undefined) out = redactSecret(out, opts.hmacKey);
   return normalize(out, { keepStatus: opts.keepStatus });
 }
 

@@ -71,6 +71,15 @@ describe('NoisePolicy defaults', () => {
     expect(yaml).not.toContain('hunter2');
   });
 
+  it('rules apply to Secrets too, before their values are HMAC\'d', () => {
+    const p = policy({ ignoreFields: [{ type: 'core.v1.Secret', paths: ['metadata.annotations["example.com/rotated-at"]', 'stringData.tmp'] }] });
+    const secret = { apiVersion: 'v1', kind: 'Secret', metadata: { name: 's', annotations: { 'example.com/rotated-at': '1', keep: 'k' } }, stringData: { p: 'hunter2', tmp: 'x' } };
+    const yaml = render(p, 'core.v1.Secret', secret);
+    expect(yaml).not.toContain('rotated-at');
+    expect(yaml).not.toContain('tmp');
+    expect(yaml).toMatch(/p: hmac-sha256:/);
+  });
+
   it('user rules apply by type pattern, namespace and label selector', () => {
     const p = policy({ ignoreFields: [{ type: 'core.v1.ConfigMap', labelSelector: 'tier=web', paths: ['data.stamp'] }] });
     const cm = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'c', labels: { tier: 'web' } }, data: { stamp: '1', keep: '2' } };
