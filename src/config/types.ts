@@ -97,6 +97,9 @@ export interface ClusterConfig {
 }
 
 export interface SecretsConfig {
+  /** hmac: values become keyed digests (default); sops: values encrypted for `ageRecipients`, restorable. */
+  mode: 'hmac' | 'sops';
+  ageRecipients: string[]; // age X25519 public keys (age1…), sops mode only
   hmacKeyEnv: string;
   hmacKey?: string; // resolved from hmacKeyEnv at load time, never written back
   unsafeStorePlaintextSecrets: boolean;

@@ -6,6 +6,7 @@ import { compileTypePattern } from '../model/type-name.ts';
 import { ConfigError } from './errors.ts';
 import { validateNoise } from './noise-rules.ts';
 import { validatePullRequest } from './pull-request.ts';
+import { validateSecrets } from './secrets.ts';
 import { branchNameProblem } from './ref-name.ts';
 import type { ClusterConfig, Config, DiscoverySettings } from './types.ts';
 
@@ -240,15 +241,8 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
   });
 
   const author = top.author === undefined ? {} : object(top.author, 'author', ['name', 'email']);
-  const secrets = top.secrets === undefined ? {} : object(top.secrets, 'secrets', ['hmacKeyEnv', 'unsafeStorePlaintextSecrets']);
-  const hmacKeyEnv = str(secrets, 'hmacKeyEnv', 'secrets') ?? 'KUBETRAIL_HMAC_KEY';
-  const plaintext = bool(secrets, 'unsafeStorePlaintextSecrets', 'secrets') ?? false;
-  const hmacKey = env[hmacKeyEnv] || undefined;
   const wantsSecrets = clusters.findIndex((c) => c.discovery.includeSecrets);
-  if (wantsSecrets >= 0 && !hmacKey && !plaintext) {
-    throw new ConfigError(`clusters[${wantsSecrets}].includeSecrets`,
-      `secrets are included but no HMAC key is set: set the ${hmacKeyEnv} environment variable`);
-  }
+  const secrets = validateSecrets(top.secrets, env, wantsSecrets >= 0 ? `clusters[${wantsSecrets}].includeSecrets` : undefined);
 
   let remote: Config['remote'];
   if (top.remote !== undefined) {
@@ -298,7 +292,7 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
       name: str(author, 'name', 'author') ?? 'kubetrail',
       email: str(author, 'email', 'author') ?? 'kubetrail@localhost',
     },
-    secrets: { hmacKeyEnv, hmacKey, unsafeStorePlaintextSecrets: plaintext },
+    secrets,
     schedule: cron(top, 'schedule', ''),
     startJitterSeconds: int(top, 'startJitterSeconds', '', 0, 3600) ?? 0,
     timezone,
