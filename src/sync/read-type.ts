@@ -32,13 +32,19 @@ export interface TypeSource {
  * read in full; `onRecord` says the last sync recorded objects of this type, so metadata may be enough.
  */
 export async function readType(
-  source: TypeSource, type: ResourceType, blobOf: (obj: KubeObject) => string, onRecord: boolean,
+  source: TypeSource, type: ResourceType, blobOf: (obj: KubeObject) => string | Promise<string>, onRecord: boolean,
 ): Promise<[path: string, oid: string][]> {
   const { client, settings, cache, before } = source;
   if (type.invalid) throw new Error(type.invalid);
   const files: [path: string, oid: string][] = [];
   const stale: NonNullable<KubeObject['metadata']>[] = []; // listed as metadata only, changed since recorded
-  const record = (obj: KubeObject, metadataOnly: boolean) => {
+  const keep = (key: string | undefined, path: string, oid: string): undefined => {
+    cache.set(key, oid);
+    files.push([path, oid]);
+    return undefined;
+  };
+  // A Promise only when `blobOf` returns one (Secrets in sops mode: age is async); every other object stays synchronous.
+  const record = (obj: KubeObject, metadataOnly: boolean): Promise<void> | undefined => {
     const meta = obj.metadata ?? {};
     if (typeof meta.name !== 'string' || !meta.name) return; // an item without a name cannot have a file
     if (meta.namespace !== undefined && typeof meta.namespace !== 'string') throw new Error(`${type.name}: object "${meta.name}" has a namespace that is not a string`);
@@ -47,13 +53,15 @@ export async function readType(
     if (source.ignoresObject?.(meta)) return;
     const path = pathInCluster(type.name, meta.namespace, meta.name);
     const key = RenderCache.key(type.name, meta.uid, meta.resourceVersion);
-    let oid = cache.get(key);
-    if (oid === undefined || before.get(path) !== oid) {
-      if (metadataOnly) return void stale.push(meta);
-      oid = blobOf(obj);
+    const oid = cache.get(key);
+    if (oid !== undefined && before.get(path) === oid) return keep(key, path, oid);
+    if (metadataOnly) {
+      stale.push(meta);
+      return undefined;
     }
-    cache.set(key, oid);
-    files.push([path, oid]);
+    const rendered = blobOf(obj);
+    if (typeof rendered !== 'string') return rendered.then((id) => keep(key, path, id));
+    keep(key, path, rendered);
   };
   const list = async (metadataOnly: boolean) => {
     let scope = -1;
@@ -61,14 +69,20 @@ export async function readType(
     for await (const page of listAllPages(client, type, { pageSize: settings.pageSize, namespaces: settings.namespaces, metadataOnly })) {
       if (page.scope !== scope) [scope, mark] = [page.scope, { files: files.length, stale: stale.length }];
       if (page.restarted) [files.length, stale.length] = [mark.files, mark.stale];
-      for (const obj of page.items) record(obj, page.metadataOnly);
+      for (const obj of page.items) {
+        const pending = record(obj, page.metadataOnly);
+        if (pending) await pending;
+      }
     }
   };
   // False when the sync may list the type but not get its objects.
   const fetchEach = async () => {
     try {
       const fetched = await mapLimit(stale, settings.concurrency, (m) => getObject(client, type, m.namespace, m.name!));
-      for (const obj of fetched) if (obj) record(obj, false); // undefined: deleted since the list
+      for (const obj of fetched) {
+        const pending = obj && record(obj, false); // undefined: deleted since the list
+        if (pending) await pending;
+      }
       return true;
     } catch (e) {
       if (e instanceof KubeError && e.status === 403) return false;

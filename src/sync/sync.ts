@@ -16,6 +16,7 @@ import { clusterPrefix, pathInCluster } from '../model/object-path.ts';
 import { NoisePolicy, type TypeNoise } from '../snapshot/noise.ts';
 import { isSecret, redactSecret } from '../snapshot/redact.ts';
 import { hmacRedactor } from '../snapshot/redact-value.ts';
+import { renderSopsSecret } from '../secrets/sops.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { AttributionCollector } from '../attribution/collector.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
@@ -87,12 +88,15 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     // redactFields use the HMAC key whenever one is set, even with plaintext Secrets (they are rules of their own).
     const noise = new NoisePolicy(settings, hmacRedactor(config.secrets.hmacKey));
     const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+    const sops = config.secrets.mode === 'sops';
     // What the last sync recorded is read while discovery waits for the server.
     const recorded = readRecorded(repo, prefix, dryRun, async (subtree) => {
       // The rules in force are part of the fingerprint: a blob rendered under other rules is never reused.
       const cache = new RenderCache(repo.gitdir, cluster.id, {
         keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : sha256(hmacKey),
         noise: { ...noise.rules, redactKey: config.secrets.hmacKey ? sha256(config.secrets.hmacKey) : 'none' },
+        // Only in sops mode, so hmac mode's fingerprint (and cache) stays what it was: a recipient change re-renders.
+        ...(sops ? { sops: config.secrets.ageRecipients } : {}),
       }, started);
       await adoptState(cache, o.remoteState, { clusterId: cluster.id, subtree, key: stateKey(config) });
       return cache;
@@ -121,15 +125,22 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     await mapLimit(largestFirst(selected, recordedCounts), settings.concurrency, async (type: ResourceType) => {
       const keep = matchesAny(keepStatus, type) !== undefined;
       const typeNoise = noise.forType(type);
+      const sealSecret = async (obj: KubeObject) => renderSopsSecret(typeNoise.apply(obj), {
+        keepStatus: keep, recipients: config.secrets.ageRecipients, digestKey: hmacKey ?? '', now: o.now ?? new Date(),
+        previous: await recordedBlob(repo, before, pathInCluster(type.name, obj.metadata?.namespace, obj.metadata?.name ?? '')),
+      });
       const blobOf = (obj: KubeObject) => {
         obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
         obj.kind ??= type.kind;
-        const recordedObj = recordedObject(obj, { keepStatus: keep, hmacKey, noise: typeNoise });
-        const bytes = Buffer.from(toYaml(recordedObj));
-        const oid = objects ? objects.write('blob', bytes, known, stats) : objectId('blob', bytes);
         const meta = obj.metadata;
-        if (meta?.name) attribution.saw(pathInCluster(type.name, meta.namespace, meta.name), type, obj, recordedObj, bytes, oid);
-        return oid;
+        const store = (bytes: Buffer, recordedObj: unknown) => {
+          const oid = objects ? objects.write('blob', bytes, known, stats) : objectId('blob', bytes);
+          if (meta?.name) attribution.saw(pathInCluster(type.name, meta.namespace, meta.name), type, obj, recordedObj, bytes, oid);
+          return oid;
+        };
+        if (sops && isSecret(obj)) return sealSecret(obj).then((bytes) => store(bytes, obj));
+        const recordedObj = recordedObject(obj, { keepStatus: keep, hmacKey, noise: typeNoise });
+        return store(Buffer.from(toYaml(recordedObj)), recordedObj);
       };
       try {
         const source = { client, settings, cache, before, ignoresObject: typeNoise.ignoresObject };
@@ -242,6 +253,12 @@ async function lastClusterRead(repo: Repo, head: string, prefix: string): Promis
     oid = c.parents[0];
   }
   return undefined;
+}
+
+/** The file the last sync recorded at `path` (sops mode reuses its sealing when the values are unchanged). */
+async function recordedBlob(repo: Repo, before: FileMap, path: string): Promise<Uint8Array | undefined> {
+  const oid = before.get(path);
+  return oid === undefined ? undefined : repo.readBlob(oid);
 }
 
 function groupOf(typeName: string): string {
