@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The test command (`npm test`): typecheck, unit + e2e under Node, then every CLI e2e test with the CLI under Deno.
-# The test apiserver, forge and Helm are built (or their caches verified) first, so no test runs beside a compile on the same cores.
+# The test apiserver, forge, Helm and SOPS are built (or their caches verified) first, so no test runs beside a compile on the same cores.
 # Ends with one line "N passed, N failed"; suites that failed to load or run are counted on a line of their own.
 set -uo pipefail
 cd "$(dirname "$0")/.."
@@ -8,7 +8,7 @@ export PATH="$(bash scripts/ensure.sh):$PATH"
 out=$(mktemp -d)
 status=0
 echo "== test binaries (built on first use, then cached)"
-{ bash test/env/build.sh && bash test/env/build-gitea.sh && bash test/env/build-helm.sh; } >/dev/null || { echo "test binaries could not be built"; echo "0 passed, 1 failed"; exit 1; }
+{ bash test/env/build.sh && bash test/env/build-gitea.sh && bash test/env/build-helm.sh && bash test/env/build-sops.sh; } >/dev/null || { echo "test binaries could not be built"; echo "0 passed, 1 failed"; exit 1; }
 echo "== typecheck (tsc --noEmit)"
 npx tsc --noEmit || status=1
 echo "== vitest under Node $(node --version)"
