@@ -1,9 +1,12 @@
 // The SOPS format pieces kubetrail writes (secrets.mode: sops). The proof that real `sops --decrypt` reads them is
 // test/e2e/cli/sops.test.ts; here: the pieces, the reuse rule (same bytes for the same values) and the config.
 import { generateIdentity, identityToRecipient } from 'age-encryption';
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { validateConfig } from '../../src/config/validate.ts';
-import { ageRecipientProblem } from '../../src/secrets/age.ts';
+import { ageIdentitiesFromEnv, ageRecipientProblem } from '../../src/secrets/age.ts';
 import {
   decryptValue, ENCRYPTED_REGEX, encryptedLeaves, encryptValue, lastModified, macOf, parseEncrypted,
 } from '../../src/secrets/sops-format.ts';
@@ -167,5 +170,15 @@ describe('secrets config', () => {
   it('sops mode still needs the HMAC key when Secrets are included (it keys the IVs)', () => {
     expect(() => validateConfig(raw({ mode: 'sops', ageRecipients: [recipient] }), {}))
       .toThrow(/^clusters\[0\]\.includeSecrets: secrets are included but no HMAC key is set: set the KUBETRAIL_HMAC_KEY environment variable \(sops mode/);
+  });
+});
+
+describe('age identities for decryption', () => {
+  it('are read as sops reads them: SOPS_AGE_KEY and the key file age-keygen writes (comments skipped)', () => {
+    const file = join(mkdtempSync(join(tmpdir(), 'kt-age-')), 'keys.txt');
+    writeFileSync(file, `# created: 2026-12-01T10:00:00Z\n# public key: ${recipient}\n${identity}\n`);
+    expect(ageIdentitiesFromEnv({ SOPS_AGE_KEY_FILE: file })).toEqual([identity]);
+    expect(ageIdentitiesFromEnv({ SOPS_AGE_KEY: other, SOPS_AGE_KEY_FILE: file })).toEqual([other, identity]);
+    expect(ageIdentitiesFromEnv({})).toEqual([]);
   });
 });

@@ -156,6 +156,17 @@ describe(`secrets.mode: sops, checked with the real sops and age (CLI under ${ru
     expect(git(repo, ['fsck', '--strict', '--no-dangling'])).toBe('');
   });
 
+  it('refuses a recipient that is not an age public key before reading anything, naming the field', async () => {
+    const file = join(dir, 'bad.yaml');
+    const typo = recipient(key).slice(0, -1) + (recipient(key).endsWith('q') ? 'p' : 'q');
+    writeFileSync(file, readFileSync(join(dir, 'kubetrail.yaml'), 'utf8').replace(/ageRecipients: \[[^\]]*\]/, `ageRecipients: [${typo}]`));
+    const before = commits();
+    const res = await runCli(['sync', '--config', file], { env: hmacEnv });
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('secrets.ageRecipients[0]: checksum does not match');
+    expect(commits()).toBe(before);
+  });
+
   it("reads what the real sops encrypted with kubetrail's settings (the format both ways)", async () => {
     const plain = join(dir, 'plain.yaml');
     writeFileSync(plain, `apiVersion: v1\nkind: Secret\nmetadata:\n  name: by-sops\ndata:\n  a: ${b64(canary)}\n  b: ""\nstringData:\n  n: "42"\n`);
