@@ -3,6 +3,8 @@
 // (an aggregated API whose service is down) is reported as failed, never silently dropped.
 import type { KubeClient } from './client.ts';
 import { listAllPages } from './list.ts';
+import { selectTypes } from './filter.ts';
+import type { DiscoverySettings } from '../config/types.ts';
 import { formatTypeName } from '../model/type-name.ts';
 import type { ResourceType } from '../model/resource-type.ts';
 
@@ -171,4 +173,11 @@ export async function crdDefinedTypes(client: KubeClient, ttlSeconds: number, no
   }
   crdCache.set(client.clusterId, { at: now, types });
   return types;
+}
+
+/** Discovery, the CRD lookup and selection: the types a sync reads (and drift compares). */
+export async function discoverSelectedTypes(client: KubeClient, settings: DiscoverySettings) {
+  const discovery = await discoverTypes(client);
+  const crds = settings.includeCRDs ? new Set<string>() : await crdDefinedTypes(client, settings.crdCacheTTL);
+  return { ...selectTypes(discovery.types, settings, crds), failedGroups: discovery.failedGroups };
 }

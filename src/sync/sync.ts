@@ -1,23 +1,14 @@
 // One sync of one cluster: discover → read each type page by page (read-type.ts: metadata first for types on
 // record) → normalize/redact/serialize → blobs → one commit if changed.
 // Only `path → blob id` is kept in memory; objects are dropped as soon as their blob is hashed (and written if new).
-import { createHash } from 'node:crypto';
 import type { ClusterConfig, Config } from '../config/types.ts';
 import { resolveAccess } from '../kube/access.ts';
 import { createKubeClient, type KubeClient } from '../kube/client.ts';
-import { crdDefinedTypes, discoverTypes } from '../kube/discovery.ts';
+import { discoverSelectedTypes } from '../kube/discovery.ts';
 import type { ResourceType } from '../model/resource-type.ts';
-import { selectTypes } from '../kube/filter.ts';
 import type { KubeObject } from '../model/kube-object.ts';
 import { mapLimit } from '../util/map-limit.ts';
-import { compileTypePattern, matchesAny } from '../model/type-name.ts';
-import { normalize } from '../snapshot/normalize.ts';
 import { clusterPrefix, pathInCluster } from '../model/object-path.ts';
-import { NoisePolicy, type TypeNoise } from '../snapshot/noise.ts';
-import { isSecret, redactSecret } from '../snapshot/redact.ts';
-import { hmacRedactor } from '../snapshot/redact-value.ts';
-import { renderSopsSecret } from '../secrets/sops.ts';
-import { toYaml } from '../snapshot/serialize.ts';
 import { AttributionCollector } from '../attribution/collector.ts';
 import type { AuditLog } from '../audit/audit-log.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
@@ -28,6 +19,7 @@ import { BranchMovedError } from '../store/refs.ts';
 import type { FileMap, Repo } from '../store/repo.ts';
 import type { SyncEvents } from './events.ts';
 import { readType } from './read-type.ts';
+import { typeRenderer, type Rendered } from './render.ts';
 import { RenderCache } from './render-cache.ts';
 import { adoptState, stateKey, type StateSource } from './state-exchange.ts';
 import { commitMessage, compareFiles, type SyncResult, type TypeCounts } from './result.ts';
@@ -56,17 +48,7 @@ export interface SyncClusterOptions {
   remoteState?: StateSource;
 }
 
-/** An object as it is recorded: its type's rules applied (`noise`, NoisePolicy.forType), redacted, normalized; not yet serialized. */
-export function recordedObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string; noise?: TypeNoise }): KubeObject {
-  let out = opts.noise ? opts.noise.apply(obj) : obj;
-  if (isSecret(obj) && opts.hmacKey !== undefined) out = redactSecret(out, opts.hmacKey);
-  return normalize(out, { keepStatus: opts.keepStatus });
-}
-
-/** Serializes an object exactly as it is stored. */
-export function renderObject(obj: KubeObject, opts: { keepStatus: boolean; hmacKey?: string; noise?: TypeNoise }): Buffer {
-  return Buffer.from(toYaml(recordedObject(obj, opts)));
-}
+export { recordedObject, renderObject } from './render.ts';
 
 export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
   const started = Date.now();
@@ -84,30 +66,22 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       timeoutMs: settings.requestTimeoutSeconds * 1000,
     });
     const prefix = clusterPrefix(cluster.id);
-    const hmacKey = config.secrets.unsafeStorePlaintextSecrets ? undefined : config.secrets.hmacKey ?? '';
-    // redactFields use the HMAC key whenever one is set, even with plaintext Secrets (they are rules of their own).
-    const noise = new NoisePolicy(settings, hmacRedactor(config.secrets.hmacKey));
-    const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-    const sops = config.secrets.mode === 'sops';
+    let recordedFiles: FileMap = new Map(); // what the last sync recorded: known once `recorded` resolves
+    const renderer = typeRenderer(config, cluster, (path) => recordedBlob(repo, recordedFiles, path));
     // What the last sync recorded is read while discovery waits for the server.
     const recorded = readRecorded(repo, prefix, dryRun, async (subtree) => {
       // The rules in force are part of the fingerprint: a blob rendered under other rules is never reused.
-      const cache = new RenderCache(repo.gitdir, cluster.id, {
-        keepStatus: settings.keepStatus, hmac: hmacKey === undefined ? 'plain' : sha256(hmacKey),
-        noise: { ...noise.rules, redactKey: config.secrets.hmacKey ? sha256(config.secrets.hmacKey) : 'none' },
-        // Only in sops mode, so hmac mode's fingerprint (and cache) stays what it was: a recipient change re-renders.
-        ...(sops ? { sops: config.secrets.ageRecipients } : {}),
-      }, started);
+      const cache = new RenderCache(repo.gitdir, cluster.id, renderer.fingerprint, started);
       await adoptState(cache, o.remoteState, { clusterId: cluster.id, subtree, key: stateKey(config) });
       return cache;
     });
     recorded.catch(() => {}); // awaited below
-    const discovery = await discoverTypes(client);
-    const crdTypes = settings.includeCRDs ? new Set<string>() : await crdDefinedTypes(client, settings.crdCacheTTL);
-    const { selected } = selectTypes(discovery.types, settings, crdTypes);
+    const discovery = await discoverSelectedTypes(client, settings);
+    const { selected } = discovery;
     for (const t of selected) o.events?.emit('resource.discovered', { clusterId: cluster.id, type: t.name, namespaced: t.namespaced });
 
     const { before, beforeTree, cache, lastRead } = await recorded;
+    recordedFiles = before;
     const attribution = new AttributionCollector(before, o.audit && { log: o.audit, cluster: cluster.id });
     let knownBlobs: Set<string> | undefined; // built at the first render: a run without changes never needs it
     const known = (oid: string) => (knownBlobs ??= new Set(before.values())).has(oid);
@@ -115,7 +89,6 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const objects = batch = dryRun ? undefined : repo.objectBatch();
     const stats = { written: 0 };
     const after: FileMap = new Map();
-    const keepStatus = settings.keepStatus.map(compileTypePattern);
     const failed = new Set<string>();
     for (const g of discovery.failedGroups) {
       result.failedTypes.push({ type: `${g.group || 'core'}.${g.version ?? '*'}.*`, reason: g.reason });
@@ -123,27 +96,19 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
 
     const recordedCounts = countTypes(before);
     await mapLimit(largestFirst(selected, recordedCounts), settings.concurrency, async (type: ResourceType) => {
-      const keep = matchesAny(keepStatus, type) !== undefined;
-      const typeNoise = noise.forType(type);
-      const sealSecret = async (obj: KubeObject) => renderSopsSecret(typeNoise.apply(obj), {
-        keepStatus: keep, recipients: config.secrets.ageRecipients, digestKey: hmacKey ?? '', now: o.now ?? new Date(),
-        previous: await recordedBlob(repo, before, pathInCluster(type.name, obj.metadata?.namespace, obj.metadata?.name ?? '')),
-      });
+      const { render, ignoresObject } = renderer.forType(type);
       const blobOf = (obj: KubeObject) => {
-        obj.apiVersion ??= type.group ? `${type.group}/${type.version}` : type.version;
-        obj.kind ??= type.kind;
         const meta = obj.metadata;
-        const store = (bytes: Buffer, recordedObj: unknown) => {
+        const store = ({ bytes, recorded: recordedObj }: Rendered) => {
           const oid = objects ? objects.write('blob', bytes, known, stats) : objectId('blob', bytes);
           if (meta?.name) attribution.saw(pathInCluster(type.name, meta.namespace, meta.name), type, obj, recordedObj, bytes, oid);
           return oid;
         };
-        if (sops && isSecret(obj)) return sealSecret(obj).then((bytes) => store(bytes, obj));
-        const recordedObj = recordedObject(obj, { keepStatus: keep, hmacKey, noise: typeNoise });
-        return store(Buffer.from(toYaml(recordedObj)), recordedObj);
+        const rendered = render(obj);
+        return rendered instanceof Promise ? rendered.then(store) : store(rendered);
       };
       try {
-        const source = { client, settings, cache, before, ignoresObject: typeNoise.ignoresObject };
+        const source = { client, settings, cache, before, ignoresObject };
         const files = await readType(source, type, blobOf, recordedCounts.has(type.name));
         for (const [p, id] of files) after.set(p, id);
         o.onTypeDone?.(type.name, undefined);
