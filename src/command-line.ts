@@ -13,7 +13,10 @@ import { scheduleGroups, startJitter } from './schedule/scheduler.ts';
 import { SyncEvents } from './sync/events.ts';
 import { exitCodeFor, runSync } from './sync/run.ts';
 import { WebhookDispatcher } from './webhooks/webhooks.ts';
-import type { SyncResult } from './sync/result.ts';
+import { printSummary } from './commands/sync-summary.ts';
+import { diffCommand } from './commands/diff.ts';
+import { exportCommand } from './commands/export.ts';
+import { UsageError } from './commands/usage.ts';
 
 const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -25,6 +28,8 @@ Usage:
   kubetrail serve  [options]   HTTP API over the repository (reads and sync triggers need $KUBETRAIL_API_TOKEN)
   kubetrail run    [options]   daemon: scheduled syncs (schedule in the config), push, webhooks, HTTP API
   kubetrail churn  [options]   the objects and field paths that changed most often (to pick noise rules)
+  kubetrail export --cluster ID [--at COMMIT|TIME] [-o DIR|-]   recorded state as manifests for kubectl apply
+  kubetrail diff   [--cluster ID] [--at COMMIT|TIME]   live state against the recorded (exit 0 same, 1 drift, 2 error)
   kubetrail --version | --help
 
 Options:
@@ -52,6 +57,11 @@ Options:
   --base NAME            the pull requests' base branch (default main)
   serve/run:
   --port N               HTTP port (default 8080, or api.port)
+  export/diff:
+  --at COMMIT|TIME       the recorded state at a commit or ISO time (default: the branch head)
+  --type PATTERN         only types matching the pattern (e.g. apps.*)
+  --namespace NS         only this namespace
+  -o, --output DIR|-     export: one file per apply stage in DIR, or one stream on stdout (default -)
   run:
   --schedule CRON        sync schedule for every cluster (5 or 6 fields, e.g. "*/5 * * * *")
   churn:
@@ -68,7 +78,8 @@ const OPTIONS = {
   'dry-run': { type: 'boolean' }, 'lock-wait': { type: 'string' }, 'allow-mass-delete': { type: 'boolean' }, json: { type: 'boolean' },
   port: { type: 'string' }, schedule: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
   'allow-insecure-http': { type: 'boolean' }, 'webhook-wait': { type: 'string' }, 'pull-request': { type: 'boolean' }, base: { type: 'string' },
-  'start-jitter': { type: 'string' }, since: { type: 'string' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
+  'start-jitter': { type: 'string' }, since: { type: 'string' }, at: { type: 'string' }, type: { type: 'string' }, namespace: { type: 'string' },
+  output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
 
 // Each command takes only its own flags: a flag another command would use is a usage error, never silently ignored.
@@ -79,11 +90,11 @@ const COMMAND_OPTIONS: Record<string, string[]> = {
   serve: [...COMMON, 'port', 'allow-insecure-http'],
   run: [...COMMON, 'port', 'schedule', 'allow-insecure-http'],
   churn: [...COMMON, 'cluster', 'since', 'json'],
+  export: ['config', 'repo', 'cluster', 'at', 'type', 'namespace', 'output', 'json', 'help', 'version'],
+  diff: [...COMMON, 'cluster', 'at', 'type', 'namespace', 'json'],
 };
 
 type Values = ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true }>>['values'];
-
-class UsageError extends Error {}
 
 const configFlags = (v: Values): ConfigFlags => ({
   config: v.config, repo: v.repo, kubeconfig: v.kubeconfig, context: v.context,
@@ -98,26 +109,13 @@ function seconds(v: Values, flag: 'lock-wait' | 'webhook-wait' | 'start-jitter',
   return n;
 }
 
-const pad = (s: string | number, n: number) => String(s).padEnd(n);
-
-function printSummary(results: SyncResult[]): void {
-  for (const r of results) {
-    const commit = r.commit ? r.commit.slice(0, 10) : r.dryRun ? '(dry run)' : '(no change)';
-    console.log(`${r.clusterId}: ${r.status}  +${r.added} ~${r.changed} -${r.deleted}  =${r.unchanged}  ${commit}  ${r.durationMs} ms`);
-    if (r.error) console.log(`  error: ${r.error}`);
-    for (const f of r.failedTypes) console.log(`  failed: ${f.type}: ${f.reason}`);
-    const rows = Object.entries(r.types).filter(([, c]) => c.added + c.changed + c.deleted > 0);
-    if (rows.length) {
-      console.log(`  ${pad('TYPE', 56)} ${pad('OBJECTS', 8)} ${pad('+', 6)} ${pad('~', 6)} -`);
-      for (const [type, c] of rows) console.log(`  ${pad(type, 56)} ${pad(c.objects, 8)} ${pad(c.added, 6)} ${pad(c.changed, 6)} ${c.deleted}`);
-    }
-    if (r.dryRun) {
-      for (const [mark, list] of [['+', r.changes.added], ['~', r.changes.changed], ['-', r.changes.deleted]] as const) {
-        for (const p of list) console.log(`  ${mark} ${p}`);
-      }
-    }
-  }
+function oneCluster(v: Values, required: boolean): string | undefined {
+  if ((v.cluster?.length ?? 0) > 1) throw new UsageError('give one --cluster');
+  if (required && !v.cluster?.length) throw new UsageError('--cluster ID is required');
+  return v.cluster?.[0];
 }
+
+const pad = (s: string | number, n: number) => String(s).padEnd(n);
 
 async function sync(v: Values): Promise<number> {
   const config = loadConfig(configFlags(v));
@@ -233,6 +231,8 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': return serve(v, false);
     case 'run': return serve(v, true);
     case 'churn': return churn(v);
+    case 'export': return exportCommand({ config: loadConfig(configFlags(v)), clusterId: oneCluster(v, true)!, at: v.at, type: v.type, namespace: v.namespace, output: v.output, json: v.json });
+    case 'diff': return diffCommand({ flags: configFlags(v), clusterId: oneCluster(v, false), at: v.at, type: v.type, namespace: v.namespace, json: v.json });
     default: throw new UsageError(`unknown command "${command}" (try --help)`);
   }
 }

@@ -9,6 +9,7 @@ import { selectTypes } from './kube/filter.ts';
 import { History } from './history/queries.ts';
 import { RequestError } from './errors.ts';
 import { GitReader } from './history/reader.ts';
+import { exportRecorded } from './restore/read-export.ts';
 import type { Repo } from './store/repo.ts';
 import { SyncEvents, type SyncEventMap, type SyncEventName } from './sync/events.ts';
 import type { SyncResult } from './sync/result.ts';
@@ -111,6 +112,9 @@ export async function createKubetrail(config: Config, opts: KubetrailOptions = {
     getVersions: (q: Parameters<History['getVersions']>[0]) => (cluster(q.clusterId), history.getVersions(q)),
     getChanges: (q: Parameters<History['getChanges']>[0]) => (q.clusterId && cluster(q.clusterId), history.getChanges(q)),
     diffObject: (q: Parameters<History['diffObject']>[0]) => (cluster(q.clusterId), history.diffObject(q)),
+    /** The recorded state at `at` as apply-ready manifests in dependency order (restore/export.ts). */
+    exportManifests: (q: { clusterId: string; at?: string; type?: string; namespace?: string }) =>
+      (cluster(q.clusterId), exportRecorded(reader, q.clusterId, q.at, { type: q.type, namespace: q.namespace })),
   };
 }
 

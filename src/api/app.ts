@@ -10,10 +10,11 @@ import type { RunResult } from '../sync/run.ts';
 import type { Log } from '../log.ts';
 import { apiAuth, type ApiAccess } from './access.ts';
 import { Metrics } from './metrics.ts';
+import { manifestStream } from '../restore/export.ts';
 
 /** What the routes use of the library: a narrow interface, so the app can be tested with app.request() alone. */
 export type ApiLibrary = Pick<Kubetrail, 'getCluster' | 'getClusters' | 'discoverResourceTypes' | 'typeCounts' | 'getSnapshots'
-  | 'getObject' | 'getVersions' | 'diffObject' | 'getChanges' | 'syncClusters' | 'lastResult'>
+  | 'getObject' | 'getVersions' | 'diffObject' | 'getChanges' | 'syncClusters' | 'lastResult' | 'exportManifests'>
   & { config: Pick<Kubetrail['config'], 'clusters'>; repo: Pick<Kubetrail['repo'], 'head'>; audit?: Pick<Kubetrail['audit'], 'add'> };
 
 export interface AppDeps {
@@ -143,6 +144,16 @@ export function createApp(deps: AppDeps): Hono {
     const from = c.req.query('from');
     if (!from) throw new ApiError(400, 'bad_from', 'from (a commit id or ISO time) is required');
     return c.json(await kt.diffObject({ ...ref, from, to: c.req.query('to') || undefined }));
+  });
+
+  app.get('/api/v1/clusters/:id/export', async (c) => {
+    const clusterId = clusterParam(c, kt);
+    const at = c.req.query('at') || undefined;
+    const plan = await kt.exportManifests({ clusterId, at, type: c.req.query('type') || undefined, namespace: optionalNamespace(c) });
+    if (!plan.commit) throw new ApiError(404, 'nothing_recorded', `nothing recorded${at ? ` at or before ${at}` : ''}`);
+    // Comments: kubectl ignores them, a reader sees what the export could not hold.
+    const notes = plan.notRestorable.map((n) => `# ${n.reason}: ${n.type} ${n.namespace ? `${n.namespace}/` : ''}${n.name}\n`).join('');
+    return c.body(notes + manifestStream(plan.objects), 200, { 'Content-Type': 'application/yaml; charset=utf-8', 'X-Kubetrail-Commit': plan.commit });
   });
 
   app.get('/api/v1/changes', async (c) => {

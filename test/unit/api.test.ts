@@ -40,12 +40,15 @@ function library(calls: string[]): ApiLibrary {
     diffObject: call('diffObject', { from: 'x', to: 'y', path: 'p', diff: { added: [data], removed: [], updated: [] } }) as never,
     getChanges: call('getChanges', { changes: [{ commit: 'x', time: 't', subject: SECRET, objects: [] }], nextCursor: undefined }),
     syncClusters: call('syncClusters', { results: [result('complete', { error: SECRET })] }),
+    exportManifests: call('exportManifests', { commit: 'x', clusterRecorded: true, notRestorable: [],
+      objects: [{ type: 'core.v1.ConfigMap', namespace: 'shop', name: 'n', object: data, manifest: data, stage: { rank: 4, name: 'config' } }] }),
   };
 }
 
 const OBJECT = '/api/v1/clusters/c1/objects/apps.v1.Deployment/shop/web';
 const READ_ROUTES = ['/api/v1/clusters', '/api/v1/clusters/c1', '/api/v1/clusters/c1/types', '/api/v1/clusters/c1/types?live=true',
-  '/api/v1/clusters/c1/objects?type=apps.v1.Deployment', OBJECT, `${OBJECT}/versions`, `${OBJECT}/diff?from=x`, '/api/v1/changes'];
+  '/api/v1/clusters/c1/objects?type=apps.v1.Deployment', OBJECT, `${OBJECT}/versions`, `${OBJECT}/diff?from=x`, '/api/v1/changes',
+  '/api/v1/clusters/c1/export'];
 const TRIGGER_ROUTES = ['/api/v1/clusters/c1/sync', '/api/v1/sync'];
 const UNKNOWN_ROUTES = ['/api/v1/nothing', '/api/v2/clusters', '/api/v1/clusters/nope/sync'];
 const METHODS = ['GET', 'HEAD', 'OPTIONS', 'POST', 'PUT', 'DELETE', 'PATCH'];

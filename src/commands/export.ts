@@ -1,0 +1,61 @@
+// `kubetrail export`: the recorded state of a cluster at a commit or time as manifests `kubectl apply` takes.
+import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Config } from '../config/types.ts';
+import { RequestError } from '../errors.ts';
+import { manifestStream, stageFiles, type NotRestorable } from '../restore/export.ts';
+import { exportRecorded } from '../restore/read-export.ts';
+import { openRepoToRead } from './open-repo.ts';
+import { UsageError } from './usage.ts';
+
+export interface ExportOptions {
+  config: Config;
+  clusterId: string;
+  at?: string;
+  type?: string;
+  namespace?: string;
+  /** A directory, or `-` (default) for stdout. */
+  output?: string;
+  json?: boolean;
+}
+
+const STAGE_FILE = /^\d+-[a-z-]+\.yaml$/;
+const describe = (o: { type: string; namespace?: string; name: string }) => `${o.type} ${o.namespace ? `${o.namespace}/` : ''}${o.name}`;
+
+export async function exportCommand(o: ExportOptions): Promise<number> {
+  const toStdout = o.output === undefined || o.output === '-';
+  if (o.json && toStdout) throw new UsageError('--json prints the report on stdout: give -o DIR for the manifests');
+  const reader = await openRepoToRead(o.config);
+  let plan;
+  try {
+    plan = await exportRecorded(reader, o.clusterId, o.at, { type: o.type, namespace: o.namespace });
+  } catch (e) {
+    if (e instanceof RequestError && e.status === 400) throw new UsageError(e.message);
+    throw e;
+  }
+  if (!plan.commit) throw new Error(`nothing recorded${o.at ? ` at or before ${o.at}` : ''} in ${o.config.repo}`);
+  if (!plan.clusterRecorded) throw new Error(`cluster ${o.clusterId} has no recorded state at commit ${plan.commit.slice(0, 10)} in ${o.config.repo}`);
+  reportNotRestorable(plan.notRestorable);
+  if (toStdout) {
+    process.stdout.write(manifestStream(plan.objects));
+    return 0;
+  }
+  const files = stageFiles(plan.objects);
+  mkdirSync(o.output!, { recursive: true });
+  // An earlier export's stage that this one does not have would otherwise be applied with it.
+  for (const old of readdirSync(o.output!)) if (STAGE_FILE.test(old) && !files.some((f) => f.file === old)) rmSync(join(o.output!, old));
+  for (const f of files) writeFileSync(join(o.output!, f.file), f.yaml);
+  if (o.json) {
+    console.log(JSON.stringify({
+      clusterId: o.clusterId, commit: plan.commit, objects: plan.objects.length,
+      files: files.map((f) => ({ file: f.file, objects: f.objects })), notRestorable: plan.notRestorable,
+    }, null, 2));
+  } else {
+    console.log(`${o.clusterId}: ${plan.objects.length} objects from ${plan.commit.slice(0, 10)} in ${files.length} files under ${o.output}`);
+  }
+  return 0;
+}
+
+function reportNotRestorable(list: NotRestorable[]): void {
+  for (const n of list) console.error(`kubetrail: ${n.reason}: ${describe(n)} (its recorded values are digests; apply it from its source)`);
+}
