@@ -29,7 +29,7 @@ export interface LiveState {
 
 export async function readLiveState(
   config: Config, cluster: ClusterConfig, filter: LiveFilter = {},
-  o: { env?: Record<string, string | undefined>; client?: KubeClient; gitdir?: string } = {},
+  o: { env?: Record<string, string | undefined>; client?: KubeClient } = {},
 ): Promise<LiveState> {
   let settings = cluster.discovery;
   const client = o.client ?? createKubeClient(cluster.id, resolveAccess(cluster, o.env), { timeoutMs: settings.requestTimeoutSeconds * 1000 });
@@ -42,8 +42,10 @@ export async function readLiveState(
     settings = { ...settings, namespaces: [filter.namespace] };
   }
   const renderer = typeRenderer(config, cluster);
-  // No recorded files and no cache entries: every object is read and rendered in full, and nothing is saved.
-  const source = { client, settings, cache: new RenderCache(o.gitdir ?? '/nonexistent', cluster.id, 'drift'), before: new Map<string, string>() };
+  // No recorded files, and a cache that loads nothing (no such directory) and is never closed (so never saved):
+  // every object is read and rendered in full, and nothing is written anywhere.
+  const cache = new RenderCache('/nonexistent/kubetrail-drift', cluster.id, 'drift');
+  const source = { client, settings, cache, before: new Map<string, string>() };
   const files = new Map<string, Buffer>();
   await mapLimit(types, settings.concurrency, async (type) => {
     const { render, ignoresObject } = renderer.forType(type);
