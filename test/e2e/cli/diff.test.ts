@@ -4,6 +4,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { brokenApiService, createMany, waitForUnavailable } from '../../helpers/objects.ts';
 import { ensureNamespace } from '../../helpers/rbac.ts';
 import { adminClient, apply, git, kubectl, runCli, runtime, tempDir, testenv } from '../../helpers/testenv.ts';
 
@@ -147,5 +148,20 @@ spec:
     const missing = await cli('diff', '--repo', join(dir, 'nothing-here'), '--kubeconfig', testenv().KUBECONFIG);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain(`no git repository at ${join(dir, 'nothing-here')}`);
+  });
+
+  it('exits 2 when an API group cannot be read: its drift is unknown, and it is named', async () => {
+    const client = adminClient();
+    const group = `broken-drift-${runtime}.example.com`;
+    await createMany(client, '/apis/apiregistration.k8s.io/v1/apiservices', [brokenApiService(group)]);
+    await waitForUnavailable(client, `v1.${group}`);
+    try {
+      const r = await diff('--namespace', ns);
+      expect(r.code).toBe(2);
+      expect(r.stdout).toBe(''); // the namespace has no drift; the error alone decides
+      expect(r.stderr).toContain(`kubetrail: ${group}.v1.* could not be read, its drift is unknown:`);
+    } finally {
+      await client.sendJSON('DELETE', `/apis/apiregistration.k8s.io/v1/apiservices/v1.${group}`);
+    }
   });
 });
