@@ -62,6 +62,7 @@ Options:
   --type PATTERN         only types matching the pattern (e.g. apps.*)
   --namespace NS         only this namespace
   -o, --output DIR|-     export: one file per apply stage in DIR, or one stream on stdout (default -)
+  --decrypt              export: Secrets sealed with SOPS decrypted, with the age key of $SOPS_AGE_KEY_FILE
   run:
   --schedule CRON        sync schedule for every cluster (5 or 6 fields, e.g. "*/5 * * * *")
   churn:
@@ -79,7 +80,7 @@ const OPTIONS = {
   port: { type: 'string' }, schedule: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
   'allow-insecure-http': { type: 'boolean' }, 'webhook-wait': { type: 'string' }, 'pull-request': { type: 'boolean' }, base: { type: 'string' },
   'start-jitter': { type: 'string' }, since: { type: 'string' }, at: { type: 'string' }, type: { type: 'string' }, namespace: { type: 'string' },
-  output: { type: 'string', short: 'o' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
+  output: { type: 'string', short: 'o' }, decrypt: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
 
 // Each command takes only its own flags: a flag another command would use is a usage error, never silently ignored.
@@ -90,7 +91,7 @@ const COMMAND_OPTIONS: Record<string, string[]> = {
   serve: [...COMMON, 'port', 'allow-insecure-http'],
   run: [...COMMON, 'port', 'schedule', 'allow-insecure-http'],
   churn: [...COMMON, 'cluster', 'since', 'json'],
-  export: ['config', 'repo', 'cluster', 'at', 'type', 'namespace', 'output', 'json', 'help', 'version'],
+  export: ['config', 'repo', 'cluster', 'at', 'type', 'namespace', 'output', 'json', 'decrypt', 'help', 'version'],
   diff: [...COMMON, 'cluster', 'at', 'type', 'namespace', 'json'],
 };
 
@@ -231,7 +232,7 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': return serve(v, false);
     case 'run': return serve(v, true);
     case 'churn': return churn(v);
-    case 'export': return exportCommand({ config: loadConfig(configFlags(v)), clusterId: oneCluster(v, true)!, at: v.at, type: v.type, namespace: v.namespace, output: v.output, json: v.json });
+    case 'export': return exportCommand({ config: loadConfig(configFlags(v)), clusterId: oneCluster(v, true)!, at: v.at, type: v.type, namespace: v.namespace, output: v.output, json: v.json, decrypt: v.decrypt });
     case 'diff': return diffCommand({ flags: configFlags(v), clusterId: oneCluster(v, false), at: v.at, type: v.type, namespace: v.namespace, json: v.json });
     default: throw new UsageError(`unknown command "${command}" (try --help)`);
   }

@@ -152,7 +152,8 @@ export function createApp(deps: AppDeps): Hono {
     const plan = await kt.exportManifests({ clusterId, at, type: c.req.query('type') || undefined, namespace: optionalNamespace(c) });
     if (!plan.commit) throw new ApiError(404, 'nothing_recorded', `nothing recorded${at ? ` at or before ${at}` : ''}`);
     // Comments: kubectl ignores them, a reader sees what the export could not hold.
-    const notes = plan.notRestorable.map((n) => `# ${n.reason}: ${n.type} ${n.namespace ? `${n.namespace}/` : ''}${n.name}\n`).join('');
+    const notes = [...plan.notRestorable, ...plan.sealed.map((s) => ({ ...s, reason: 'sealed with SOPS (kubetrail export --decrypt)' }))]
+      .map((n) => `# ${n.reason}: ${n.type} ${n.namespace ? `${n.namespace}/` : ''}${n.name}\n`).join('');
     return c.body(notes + manifestStream(plan.objects), 200, { 'Content-Type': 'application/yaml; charset=utf-8', 'X-Kubetrail-Commit': plan.commit });
   });
 

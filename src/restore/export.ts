@@ -1,5 +1,7 @@
 // Pure: recorded objects → apply-ready manifests in dependency order. Server-set fields go (server-fields.ts),
-// redacted Secrets are left out and reported: their recorded values are digests, never the values.
+// redacted Secrets are left out and reported: their recorded values are digests, never the values. Secrets sealed
+// with SOPS (secrets.mode: sops) are kept apart: applyable only once decrypted (read-export.ts decrypts them).
+import { isSopsSealed } from '../secrets/sops.ts';
 import type { KubeObject } from '../model/kube-object.ts';
 import { toYaml } from '../snapshot/serialize.ts';
 import { applyOrder, stageOf, type Stage } from './order.ts';
@@ -13,7 +15,8 @@ export const NOT_RESTORABLE_REDACTED = 'not restorable (redacted)';
 
 export interface NotRestorable { type: string; namespace?: string; name: string; reason: typeof NOT_RESTORABLE_REDACTED }
 
-export interface ExportPlan { objects: ExportedObject[]; notRestorable: NotRestorable[] }
+/** `sealed`: SOPS-encrypted Secrets, server fields stripped, still sealed (`sops --decrypt` opens them). */
+export interface ExportPlan { objects: ExportedObject[]; notRestorable: NotRestorable[]; sealed: ExportedObject[] }
 
 const REDACTED = /^hmac-sha256:[0-9a-f]{64}$/;
 const CRD_TYPE = /^apiextensions\.k8s\.io\.[^.]+\.CustomResourceDefinition$/;
@@ -46,7 +49,9 @@ export function planExport(objects: ExportInput[], customGroups: ReadonlySet<str
   const planned = applyOrder(kept, customGroups).map((o) => ({
     ...o, stage: stageOf(o.type, o.namespace !== undefined, customGroups), manifest: stripServerFields(o.object, o.type, exported),
   }));
-  return { objects: planned, notRestorable };
+  // SOPS's MAC covers only the encrypted values (mac_only_encrypted): stripping server fields keeps a file it opens.
+  const sealed = (o: ExportedObject) => isSecretType(o.type) && isSopsSealed(o.object);
+  return { objects: planned.filter((o) => !sealed(o)), notRestorable, sealed: planned.filter(sealed) };
 }
 
 /** One multi-document YAML stream, in apply order. */

@@ -40,7 +40,7 @@ function library(calls: string[]): ApiLibrary {
     diffObject: call('diffObject', { from: 'x', to: 'y', path: 'p', diff: { added: [data], removed: [], updated: [] } }) as never,
     getChanges: call('getChanges', { changes: [{ commit: 'x', time: 't', subject: SECRET, objects: [] }], nextCursor: undefined }),
     syncClusters: call('syncClusters', { results: [result('complete', { error: SECRET })] }),
-    exportManifests: call('exportManifests', { commit: 'x', clusterRecorded: true, notRestorable: [],
+    exportManifests: call('exportManifests', { commit: 'x', clusterRecorded: true, notRestorable: [], sealed: [],
       objects: [{ type: 'core.v1.ConfigMap', namespace: 'shop', name: 'n', object: data, manifest: data, stage: { rank: 4, name: 'config' } }] }),
   };
 }

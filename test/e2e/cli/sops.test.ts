@@ -146,6 +146,40 @@ describe(`secrets.mode: sops, checked with the real sops and age (CLI under ${ru
     expect(git(repo, ['diff', '--name-only', 'HEAD~1', 'HEAD']).trim().split('\n').sort()).toEqual([secretPath('db'), secretPath('other')]);
   });
 
+  it('export writes sealed Secrets apart for sops --decrypt, and --decrypt gives Secrets kubectl applies', async () => {
+    const config = join(dir, 'kubetrail.yaml');
+    const out = join(dir, 'export');
+    const sealed = await runCli(['export', '--config', config, '--cluster', id, '-o', out, '--json'], { env: hmacEnv });
+    expect(sealed.code, sealed.stderr).toBe(0);
+    const report = JSON.parse(sealed.stdout);
+    expect(report.sealed.map((s: { name: string }) => s.name).sort()).toEqual(['db', 'other']);
+    expect(report.notRestorable).toEqual([]);
+    expect(sealed.stderr).toContain(`sealed with SOPS: core.v1.Secret ${ns}/db`);
+    // The apply stages hold no Secret; each sealed file opens with the real sops and gives the live values.
+    const stages = execFileSync('cat', execFileSync('ls', [out], { encoding: 'utf8' }).split('\n').filter((f) => f.endsWith('.yaml')).map((f) => join(out, f)), { encoding: 'utf8' });
+    expect(stages).toContain('kind: ConfigMap');
+    expect(stages).not.toContain('kind: Secret');
+    const file = join(out, report.sealed.find((s: { name: string }) => s.name === 'db').file);
+    const opened = parse(tool('sops', ['--decrypt', '--input-type', 'yaml', '--output-type', 'yaml', file], { SOPS_AGE_KEY_FILE: key }));
+    const live = JSON.parse(kubectl(['get', 'secret', 'db', '-n', ns, '-o', 'json']));
+    expect(opened.data).toEqual(live.data);
+    expect(opened.metadata.uid).toBeUndefined(); // server fields stripped, and sops's MAC still holds
+
+    // --decrypt: plain Secrets in the stream, in apply order, that the apiserver accepts.
+    const missingKey = await runCli(['export', '--config', config, '--cluster', id, '--decrypt'], { env: hmacEnv });
+    expect(missingKey.code).toBe(2);
+    expect(missingKey.stderr).toContain('SOPS_AGE_KEY_FILE');
+    const decrypted = await runCli(['export', '--config', config, '--cluster', id, '--decrypt'], { env: { ...hmacEnv, SOPS_AGE_KEY_FILE: key } });
+    expect(decrypted.code, decrypted.stderr).toBe(0);
+    const docs = decrypted.stdout.split(/^---\n/m).filter(Boolean).map((d) => parse(d));
+    const db = docs.find((d) => d.kind === 'Secret' && d.metadata.name === 'db');
+    expect(db.data).toEqual(live.data);
+    expect(db.sops).toBeUndefined();
+    const file2 = join(dir, 'decrypted.yaml');
+    writeFileSync(file2, decrypted.stdout);
+    expect(kubectl(['apply', '--dry-run=server', '-f', file2])).toContain(`secret/db`);
+  });
+
   it('no value, plain or base64, is in any object of the history', () => {
     const objects = allObjects();
     expect(objects).toContain('ENC[AES256_GCM');
