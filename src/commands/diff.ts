@@ -54,7 +54,9 @@ async function drift(o: DiffOptions): Promise<number> {
   const recordedTexts = new Map<string, string>();
   for (const f of recorded.files) recordedTexts.set(f.path, await reader.blobText(f.blob));
 
-  const live = await readLiveState(config, cluster, { type: pattern && ((t) => pattern.matches(t)), namespace: o.namespace });
+  const live = await readLiveState(config, cluster, { type: pattern && ((t) => pattern.matches(t)), namespace: o.namespace }, {
+    previousFile: async (path) => (recordedTexts.has(path) ? Buffer.from(recordedTexts.get(path)!) : undefined),
+  });
   const liveTexts = new Map([...live.files].filter(([p]) => keepPath(p)).map(([p, b]) => [p, b.toString('utf8')]));
   const changes = compareStates(recordedTexts, liveTexts);
 

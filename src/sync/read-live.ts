@@ -29,7 +29,11 @@ export interface LiveState {
 
 export async function readLiveState(
   config: Config, cluster: ClusterConfig, filter: LiveFilter = {},
-  o: { env?: Record<string, string | undefined>; client?: KubeClient } = {},
+  o: {
+    env?: Record<string, string | undefined>; client?: KubeClient;
+    /** The recorded file at a path: a Secret in sops mode keeps its sealing when its values are the same. */
+    previousFile?: (path: string) => Promise<Uint8Array | undefined>;
+  } = {},
 ): Promise<LiveState> {
   let settings = cluster.discovery;
   const client = o.client ?? createKubeClient(cluster.id, resolveAccess(cluster, o.env), { timeoutMs: settings.requestTimeoutSeconds * 1000 });
@@ -41,7 +45,7 @@ export async function readLiveState(
     types = namespaceAllowed(filter.namespace, settings) ? types.filter((t) => t.namespaced) : [];
     settings = { ...settings, namespaces: [filter.namespace] };
   }
-  const renderer = typeRenderer(config, cluster);
+  const renderer = typeRenderer(config, cluster, o.previousFile);
   // No recorded files, and a cache that loads nothing (no such directory) and is never closed (so never saved):
   // every object is read and rendered in full, and nothing is written anywhere.
   const cache = new RenderCache('/nonexistent/kubetrail-drift', cluster.id, 'drift');

@@ -180,10 +180,23 @@ describe(`secrets.mode: sops, checked with the real sops and age (CLI under ${ru
     expect(kubectl(['apply', '--dry-run=server', '-f', file2])).toContain(`secret/db`);
   });
 
+  it('kubetrail diff sees no drift in sealed Secrets whose values did not change, and drift in one that did', async () => {
+    const config = join(dir, 'kubetrail.yaml');
+    const same = await runCli(['diff', '--config', config], { env: hmacEnv });
+    expect(same.stderr).toBe('');
+    expect(same.code, same.stdout).toBe(0);
+    kubectl(['patch', 'secret', 'other', '-n', ns, '--type', 'merge', '-p', JSON.stringify({ data: { token: b64('rotated-token') } })]);
+    const drift = await runCli(['diff', '--config', config, '--json'], { env: hmacEnv });
+    expect(drift.code).toBe(1);
+    expect(JSON.parse(drift.stdout).objects.map((o: { name: string }) => o.name)).toEqual(['other']);
+    expect(drift.stdout).not.toContain(b64('rotated-token'));
+    await sync(); // recorded again, so the history checks below see the rotated value sealed too
+  });
+
   it('no value, plain or base64, is in any object of the history', () => {
     const objects = allObjects();
     expect(objects).toContain('ENC[AES256_GCM');
-    for (const value of [canary, changed, 'other-token']) {
+    for (const value of [canary, changed, 'other-token', 'rotated-token']) {
       expect(objects).not.toContain(value);
       expect(objects).not.toContain(b64(value));
     }
