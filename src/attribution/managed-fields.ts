@@ -56,7 +56,9 @@ export function attributeChange(before: unknown, after: unknown, managedFields: 
     }
   }
   const managers = [...found.values()].sort((a, b) => byText(a.time ?? '', b.time ?? '') || byText(a.manager, b.manager));
-  return { managers, unknown };
+  // A created object has fields no manager owns (its name, namespace, server defaults): its creators are known
+  // when any manager owns any of it.
+  return { managers, unknown: before === undefined ? managers.length === 0 : unknown };
 }
 
 /**

@@ -1,5 +1,6 @@
 // Pull-request mode for one cluster after its sync: gather what the plan needs (trees, the PR branch, the open PR,
 // rejected states), plan (plan.ts), then do it: commit + push the branch under its lease, and drive the forge.
+import { attributionInMessage, type Attribution } from '../attribution/managed-fields.ts';
 import type { ForgeClient, PullRequest } from '../forge/client.ts';
 import { compareUrl, type ForgeLocation } from '../forge/settings.ts';
 import { compareFiles, type FileChanges } from '../store/files.ts';
@@ -7,7 +8,7 @@ import type { RemoteTarget } from '../store/remote.ts';
 import type { Repo } from '../store/repo.ts';
 import { clusterPrefix } from '../model/object-path.ts';
 import { commitMessage, type MassDeletion } from '../sync/result.ts';
-import { withBaseTrailer } from '../model/trailers.ts';
+import { clusterOfCommit, withBaseTrailer } from '../model/trailers.ts';
 import { branchCommitInfo, fetchBranchHead, prBranch, pushBranch, readLease } from './branch.ts';
 import type { TypePattern } from '../model/type-name.ts';
 import { classifyChanges } from './guarded.ts';
@@ -123,6 +124,19 @@ function heldWarning(clusterId: string, m: MassDeletion, out: ReviewOutcome): st
     `${m.maxDeletePercent}%) not applied to the base branch: ${where}`;
 }
 
+/**
+ * Who changed what, as this run's sync commit of the cluster recorded it (attribution/): the PR branch's commit
+ * carries the same lines. Paths that commit does not list (changes of earlier runs still under review) are `unknown`.
+ */
+async function syncAttribution(ctx: ReviewContext, clusterId: string): Promise<Map<string, Attribution> | undefined> {
+  for (let oid: string | undefined = ctx.snapshotHead, n = 0; oid && oid !== ctx.baseHead && n < 100; n++) {
+    const c = await ctx.repo.readCommit(oid);
+    if (clusterOfCommit(c.message) === clusterId) return attributionInMessage(c.message);
+    oid = c.parents[0];
+  }
+  return undefined;
+}
+
 async function apply(ctx: ReviewContext, plan: PrPlan, a: Applying): Promise<void> {
   const { repo, client, now } = ctx;
   let branchFilesBefore = a.branchState ? await filesOf(repo, a.branchState.clusterTree) : undefined;
@@ -134,7 +148,7 @@ async function apply(ctx: ReviewContext, plan: PrPlan, a: Applying): Promise<voi
     const commit = await repo.writeCommit({
       tree, parents: [parent],
       author: { ...ctx.author, timestamp: Math.floor(now.getTime() / 1000), timezoneOffset: 0 },
-      message: withBaseTrailer(commitMessage(a.clusterId, compareFiles(parentFiles, snapshotFiles), a.failedTypes), ctx.baseHead),
+      message: withBaseTrailer(commitMessage(a.clusterId, compareFiles(parentFiles, snapshotFiles), a.failedTypes, await syncAttribution(ctx, a.clusterId)), ctx.baseHead),
     });
     await pushBranch(repo, ctx.target, a.clusterId, commit, plan.push.expect);
     a.out.commit = commit;

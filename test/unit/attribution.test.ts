@@ -71,6 +71,10 @@ describe('attributeChange', () => {
   it('attributes a created object to every manager of a field it has, not to a status writer when status is not recorded', () => {
     const a = attributeChange(undefined, deployment('shop/checkout:1.5.0', 5), managedFields, undefined);
     expect(a.managers.map((m) => m.manager)).toEqual(['kubectl-client-side-apply', 'kubectl-set', 'kubectl']);
+    // `kubectl create configmap` owns only data: the object's name and namespace being nobody's is not unknown.
+    const created = { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'x', namespace: 'shop' }, data: { x: '1' } };
+    const byCreate = [{ manager: 'kubectl-create', operation: 'Update', time: '2026-12-01T10:00:00Z', fieldsType: 'FieldsV1', fieldsV1: { 'f:data': { '.': {}, 'f:x': {} } } }];
+    expect(attributeChange(undefined, created, byCreate, undefined)).toEqual({ managers: [{ manager: 'kubectl-create', operation: 'Update', time: '2026-12-01T10:00:00Z' }], unknown: false });
   });
 
   it('matches list items by their keys (k:) and set items by value (v:)', () => {

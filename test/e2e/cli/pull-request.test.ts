@@ -110,6 +110,10 @@ describe(`pull-request mode against a real Gitea (CLI under ${runtime})`, () => 
     const v = join(work, 'verify');
     gitWithToken(forge, v, ['fetch', '-q', forge.gitUrl, `+refs/heads/*:refs/remotes/f/*`]);
     expect(execFileSync('git', ['-C', v, 'rev-parse', `${after}^`], { encoding: 'utf8' }).trim()).toBe(before); // one new commit
+    // The PR branch's commit says who changed what, as the sync's commit did (kubectl create / a merge patch).
+    const message = execFileSync('git', ['-C', v, 'log', '-1', '--format=%B', after], { encoding: 'utf8' });
+    expect(message).toMatch(new RegExp(`\\n  \\+ ${c}/extra\\.yaml  \\(kubectl-create Update \\S+\\)\\n`));
+    expect(message).toMatch(/\nKubetrail-Managers: .*kubectl-create=1/);
     const writesNow = forge.apiWrites().slice(writes).map((w) => w.replace(/\/repos\/[^/]+\/[^/]+/, '').replace(/\/\d+(?=[/ ])/g, '/N'));
     expect(writesNow.sort()).toEqual(['PATCH /api/v1/pulls/N 201', 'POST /api/v1/issues/N/comments 201']);
     const cs = await comments(pr.number);
