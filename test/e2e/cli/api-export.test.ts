@@ -4,27 +4,13 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
 import { ensureNamespace } from '../../helpers/rbac.ts';
-import { adminClient, apply, git, kubectl, runCli, runtime, spawnCli, tempDir, testenv } from '../../helpers/testenv.ts';
+import { startServe } from '../../helpers/serve.ts';
+import { adminClient, apply, git, kubectl, runCli, runtime, tempDir, testenv } from '../../helpers/testenv.ts';
 
 const ns = `api-export-${runtime}`;
 const id = `api-export-${runtime}`;
 const token = 'export-read-token';
 const hmacEnv = { KUBETRAIL_HMAC_KEY: 'api-export-key' };
-
-function startServe(args: string[], env: Record<string, string>) {
-  const child = spawnCli(['serve', ...args, '--port', '0'], { env });
-  let stderr = '';
-  const port = new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d;
-      const m = stderr.match(/"msg":"listening","port":(\d+)/);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`serve exited ${code}: ${stderr}`)));
-  });
-  const stop = () => new Promise<void>((r) => { child.once('exit', () => r()); child.kill('SIGTERM'); });
-  return { port, stop };
-}
 
 describe(`GET /api/v1/clusters/:id/export (kubetrail serve under ${runtime})`, () => {
   const dir = tempDir('api-export');
