@@ -26,6 +26,7 @@ Usage:
   kubetrail sync   [options]   snapshot clusters into the git repository (commit only when something changed)
   kubetrail types  [options]   list the resource types a sync would read, and why others are left out
   kubetrail serve  [options]   HTTP API over the repository (reads and sync triggers need $KUBETRAIL_API_TOKEN)
+  kubetrail watch  [options]   initial sync, then commit changes as they happen (one commit per cluster and window)
   kubetrail run    [options]   daemon: scheduled syncs (schedule in the config), push, webhooks, HTTP API
   kubetrail churn  [options]   the objects and field paths that changed most often (to pick noise rules)
   kubetrail export --cluster ID [--at COMMIT|TIME] [-o DIR|-]   recorded state as manifests for kubectl apply
@@ -63,6 +64,9 @@ Options:
   --namespace NS         only this namespace
   -o, --output DIR|-     export: one file per apply stage in DIR, or one stream on stdout (default -)
   --decrypt              export: Secrets sealed with SOPS decrypted, with the age key of $SOPS_AGE_KEY_FILE
+  watch (also --cluster, --lock-wait):
+  --commit-interval SECONDS     the coalescing window: one commit per cluster per window with changes (default 10)
+  --discovery-interval SECONDS  how often new or removed types (CRDs, APIServices) are looked for (default 60)
   run:
   --schedule CRON        sync schedule for every cluster (5 or 6 fields, e.g. "*/5 * * * *")
   churn:
@@ -80,6 +84,7 @@ const OPTIONS = {
   port: { type: 'string' }, schedule: { type: 'string' }, push: { type: 'boolean' }, remote: { type: 'string' }, branch: { type: 'string' },
   'allow-insecure-http': { type: 'boolean' }, 'webhook-wait': { type: 'string' }, 'pull-request': { type: 'boolean' }, base: { type: 'string' },
   'start-jitter': { type: 'string' }, since: { type: 'string' }, at: { type: 'string' }, type: { type: 'string' }, namespace: { type: 'string' },
+  'commit-interval': { type: 'string' }, 'discovery-interval': { type: 'string' },
   output: { type: 'string', short: 'o' }, decrypt: { type: 'boolean' }, help: { type: 'boolean', short: 'h' }, version: { type: 'boolean', short: 'v' },
 } as const;
 
@@ -88,6 +93,7 @@ const COMMON = ['config', 'repo', 'kubeconfig', 'context', 'cluster-id', 'includ
 const COMMAND_OPTIONS: Record<string, string[]> = {
   sync: [...COMMON, 'cluster', 'dry-run', 'allow-mass-delete', 'json', 'lock-wait', 'push', 'remote', 'branch', 'allow-insecure-http', 'webhook-wait', 'pull-request', 'base', 'start-jitter'],
   types: [...COMMON, 'cluster', 'json'],
+  watch: [...COMMON, 'cluster', 'lock-wait', 'commit-interval', 'discovery-interval'],
   serve: [...COMMON, 'port', 'allow-insecure-http'],
   run: [...COMMON, 'port', 'schedule', 'allow-insecure-http'],
   churn: [...COMMON, 'cluster', 'since', 'json'],
@@ -104,7 +110,7 @@ const configFlags = (v: Values): ConfigFlags => ({
   pullRequest: v['pull-request'], base: v.base,
 });
 
-function seconds(v: Values, flag: 'lock-wait' | 'webhook-wait' | 'start-jitter', def: number): number {
+function seconds(v: Values, flag: 'lock-wait' | 'webhook-wait' | 'start-jitter' | 'commit-interval' | 'discovery-interval', def: number): number {
   const n = Number(v[flag] ?? def);
   if (!Number.isFinite(n) || n < 0) throw new UsageError(`--${flag} must be a number of seconds`);
   return n;
@@ -211,6 +217,17 @@ async function churn(v: Values): Promise<number> {
   return runChurn(loadConfig(configFlags(v)), { clusterId: v.cluster?.[0], since: v.since, json: v.json });
 }
 
+async function watch(v: Values): Promise<number> {
+  const commitInterval = seconds(v, 'commit-interval', 10);
+  const discoveryInterval = seconds(v, 'discovery-interval', 60);
+  if (commitInterval <= 0 || discoveryInterval <= 0) throw new UsageError('--commit-interval and --discovery-interval must be more than 0 seconds');
+  const { watchCommand } = await import('./commands/watch.ts');
+  return watchCommand({
+    config: loadConfig(configFlags(v)), clusterIds: v.cluster, lockWaitSeconds: seconds(v, 'lock-wait', 60),
+    commitIntervalSeconds: commitInterval, discoveryIntervalSeconds: discoveryInterval,
+  });
+}
+
 async function main(argv: string[]): Promise<number> {
   let parsed;
   try {
@@ -232,6 +249,7 @@ async function main(argv: string[]): Promise<number> {
     case 'serve': return serve(v, false);
     case 'run': return serve(v, true);
     case 'churn': return churn(v);
+    case 'watch': return watch(v);
     case 'export': return exportCommand({ config: loadConfig(configFlags(v)), clusterId: oneCluster(v, true)!, at: v.at, type: v.type, namespace: v.namespace, output: v.output, json: v.json, decrypt: v.decrypt });
     case 'diff': return diffCommand({ flags: configFlags(v), clusterId: oneCluster(v, false), at: v.at, type: v.type, namespace: v.namespace, json: v.json });
     default: throw new UsageError(`unknown command "${command}" (try --help)`);

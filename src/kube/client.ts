@@ -42,11 +42,21 @@ export function parseJSON<T>(body: Buffer, method: string, path: string): T {
 
 export interface KubeResponse { status: number; headers: http.IncomingHttpHeaders; body: Buffer }
 
+export interface RequestOptions {
+  accept?: string; method?: string; body?: unknown;
+  /** Idle time after which the request fails (the socket's inactivity, not the whole request). */
+  timeoutMs?: number;
+  /** A 2xx body is handed over chunk by chunk as it arrives, not kept (a watch streams for minutes): `body` is empty. */
+  onChunk?: (chunk: Buffer) => void;
+  /** Ends the request (a watch being stopped): it then fails with a KubeError. */
+  signal?: AbortSignal;
+}
+
 export interface KubeClient {
   clusterId: string;
   server: string;
   /** One request; a network/TLS failure becomes a KubeError with a one-line cause. */
-  request(path: string, opts?: { accept?: string; method?: string; body?: unknown; timeoutMs?: number }): Promise<KubeResponse>;
+  request(path: string, opts?: RequestOptions): Promise<KubeResponse>;
   /** GET + JSON; non-2xx becomes a KubeError; retries 429/5xx/timeouts with backoff. */
   getJSON<T>(path: string, opts?: { accept?: string; retries?: number }): Promise<T>;
   /** Any method with a JSON body (used by tests and setup tools). */
@@ -115,7 +125,7 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
     return shared;
   }
 
-  async function request(path: string, o: { accept?: string; method?: string; body?: unknown; timeoutMs?: number } = {}) {
+  async function request(path: string, o: RequestOptions = {}) {
     const url = new URL(server + path);
     const options: https.RequestOptions = {
       method: o.method ?? 'GET',
@@ -137,8 +147,10 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
           reject(e);
           req.destroy(e); // the rest is never read
         };
-        if (Number(res.headers['content-length']) > maxBytes) return tooLarge();
+        const streamed = o.onChunk && res.statusCode !== undefined && res.statusCode >= 200 && res.statusCode < 300;
+        if (!streamed && Number(res.headers['content-length']) > maxBytes) return tooLarge();
         res.on('data', (c: Buffer) => {
+          if (streamed) return o.onChunk!(c);
           bytes += c.length;
           if (bytes > maxBytes) tooLarge();
           else chunks.push(c);
@@ -150,6 +162,12 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
         req.destroy(new KubeError(`timeout after ${o.timeoutMs ?? defaultTimeout} ms: ${options.method} ${path}`, { retryable: true }));
       });
       req.on('error', (e) => reject(e instanceof KubeError ? e : networkError(server, e)));
+      if (o.signal) {
+        const abort = () => req.destroy(new KubeError(`stopped: ${options.method} ${path}`));
+        if (o.signal.aborted) abort();
+        else o.signal.addEventListener('abort', abort, { once: true });
+        req.on('close', () => o.signal!.removeEventListener('abort', abort));
+      }
       req.end(payload);
     });
   }
