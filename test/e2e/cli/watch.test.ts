@@ -116,6 +116,16 @@ describe(`kubetrail watch (CLI under ${runtime})`, () => {
     expect(git(repo, ['show', `HEAD:${path}`])).toContain('size: 3');
   });
 
+  it('records an object being deleted (deletionTimestamp, held by a finalizer) as a sync does, and drops it once it is gone', async () => {
+    apply(`apiVersion: v1\nkind: ConfigMap\nmetadata: {name: held, namespace: ${ns}, finalizers: [example.com/hold]}\ndata: {h: "1"}\n`);
+    await waitFor('held recorded', () => filesAt().includes(cmPath('held')), (COMMIT_INTERVAL + 8) * 1000);
+    kubectl(['delete', 'configmap', 'held', '-n', ns, '--wait=false']);
+    await sleep((COMMIT_INTERVAL + 2) * 1000);
+    expect(filesAt()).toContain(cmPath('held')); // still there while finalizing
+    kubectl(['patch', 'configmap', 'held', '-n', ns, '--type=json', '-p', '[{"op":"remove","path":"/metadata/finalizers"}]']);
+    await waitFor('held dropped', () => !filesAt().includes(cmPath('held')), (COMMIT_INTERVAL + 8) * 1000);
+  });
+
   it('commits what is pending on SIGTERM, exits 0, and leaves git fsck and git status clean', async () => {
     apply(configMap('last', { z: '1' }));
     await sleep(700); // the event reached the watch; the window has not closed yet
