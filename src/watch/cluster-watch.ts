@@ -15,7 +15,7 @@ import { typeRenderer } from '../sync/render.ts';
 import { commitMessage, compareFiles, type FileChanges } from '../sync/result.ts';
 import { commitClusterTree, syncCluster } from '../sync/sync.ts';
 import { dropScope, fileMap, scopePrefix, type WatchedFiles } from './files.ts';
-import { watchScope, type ScopeContext } from './scope-watch.ts';
+import { sleep, watchScope, type ScopeContext } from './scope-watch.ts';
 
 export interface WatchClusterOptions {
   config: Config;
@@ -35,16 +35,6 @@ export interface WatchClusterOptions {
   /** How long one watch request stays open (default 300 s). */
   watchTimeoutSeconds?: number;
 }
-
-const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
-  const t = setTimeout(done, ms);
-  function done() {
-    clearTimeout(t);
-    signal.removeEventListener('abort', done);
-    resolve();
-  }
-  signal.addEventListener('abort', done, { once: true });
-});
 
 interface Scope { stop: AbortController; done: Promise<void> }
 

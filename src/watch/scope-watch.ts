@@ -29,7 +29,8 @@ export interface ScopeContext {
   watchTimeoutSeconds: number;
 }
 
-const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
+/** Waits `ms`, or less when `signal` aborts first. */
+export const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((resolve) => {
   const t = setTimeout(done, ms);
   function done() {
     clearTimeout(t);
