@@ -89,9 +89,14 @@ export GITEA_WORK_DIR=$dir
 user=kubetrail-admin
 "$gitea" --config "$conf" admin user create --admin --username "$user" --password "pw-$(openssl rand -hex 12)" \
   --email "$user@example.test" --must-change-password=false > "$dir/log/user.log" 2>&1 || { cat "$dir/log/user.log" >&2; exit 1; }
-# As root, Gitea prints a warning line on stdout before the token.
-token=$("$gitea" --config "$conf" admin user generate-access-token --username "$user" --token-name tests --scopes all --raw 2>/dev/null | tail -n 1)
-[[ $token =~ ^[0-9a-f]{40}$ ]] || { echo "forge: no access token from gitea (got: $token)" >&2; exit 1; }
+# As root, Gitea prints a warning line on stdout before the token. On a loaded machine the command has failed now
+# and then (seen twice in one afternoon, its error unseen): it is tried again, with its output kept for the message.
+for attempt in 1 2 3; do
+  token=$("$gitea" --config "$conf" admin user generate-access-token --username "$user" --token-name "tests-$attempt" --scopes all --raw 2>"$dir/log/token.log" | tail -n 1)
+  [[ $token =~ ^[0-9a-f]{40}$ ]] && break
+  sleep 1
+done
+[[ $token =~ ^[0-9a-f]{40}$ ]] || { echo "forge: no access token from gitea (got: $token; $(tail -n 5 "$dir/log/token.log"))" >&2; exit 1; }
 
 "$gitea" --config "$conf" web > "$dir/log/web.log" 2>&1 &
 echo $! > "$dir/gitea.pid"
