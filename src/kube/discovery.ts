@@ -3,7 +3,7 @@
 // (an aggregated API whose service is down) is reported as failed, never silently dropped.
 import type { KubeClient } from './client.ts';
 import { listAllPages } from './list.ts';
-import { selectTypes } from './filter.ts';
+import { failedGroupIgnored, selectTypes } from './filter.ts';
 import type { DiscoverySettings } from '../config/types.ts';
 import { formatTypeName } from '../model/type-name.ts';
 import type { ResourceType } from '../model/resource-type.ts';
@@ -179,5 +179,6 @@ export async function crdDefinedTypes(client: KubeClient, ttlSeconds: number, no
 export async function discoverSelectedTypes(client: KubeClient, settings: DiscoverySettings) {
   const discovery = await discoverTypes(client);
   const crds = settings.includeCRDs ? new Set<string>() : await crdDefinedTypes(client, settings.crdCacheTTL);
-  return { ...selectTypes(discovery.types, settings, crds), failedGroups: discovery.failedGroups };
+  const failedGroups = discovery.failedGroups.filter((g) => !failedGroupIgnored(g.group, g.version, settings));
+  return { ...selectTypes(discovery.types, settings, crds), failedGroups };
 }

@@ -33,6 +33,17 @@ export function selectTypes(types: ResourceType[], settings: DiscoverySettings, 
   return result;
 }
 
+// No Kind (or version) a pattern names is this string, so only a pattern for every Kind (version) matches it.
+const ANY = '\0';
+
+/**
+ * Whether an `ignore` pattern takes every type of a group whose discovery failed: then nothing of it would be read,
+ * and its failure is not the sync's (a broken aggregated API the operator chose to leave out is not a failed type).
+ */
+export function failedGroupIgnored(group: string, version: string | undefined, settings: DiscoverySettings): boolean {
+  return matchesAny(settings.ignore.map(compileTypePattern), { group, version: version ?? ANY, kind: ANY }) !== undefined;
+}
+
 function exclusionReason(
   type: ResourceType,
   settings: DiscoverySettings,

@@ -2,9 +2,9 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { validateConfig } from '../../src/config/validate.ts';
+import { DEFAULT_DISCOVERY, validateConfig } from '../../src/config/validate.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
-import { discoverTypes } from '../../src/kube/discovery.ts';
+import { discoverSelectedTypes, discoverTypes } from '../../src/kube/discovery.ts';
 import { listAllPages } from '../../src/kube/list.ts';
 import { Repo } from '../../src/store/repo.ts';
 import { syncCluster } from '../../src/sync/sync.ts';
@@ -65,6 +65,12 @@ describe('discovery', () => {
       const legacy = await discoverTypes(withoutAggregatedDiscovery(client));
       expect(legacy.failedGroups).toEqual([expect.objectContaining({ group: 'broken.example.com', version: 'v1' })]);
       expect(legacy.types).toEqual(types);
+      // A group the settings ignore as a whole is not a failure of the sync; one Kind ignored in it is not enough.
+      const settings = (ignore: string[]) => ({ ...DEFAULT_DISCOVERY, ignore });
+      const groups = async (ignore: string[]) => (await discoverSelectedTypes(client, settings(ignore))).failedGroups.map((g) => g.group);
+      expect(await groups(['*.example.com.*'])).not.toContain('broken.example.com');
+      expect(await groups(['broken.example.com.v1.Foo'])).toContain('broken.example.com');
+      expect(await groups([])).toContain('broken.example.com');
     } finally {
       await client.sendJSON('DELETE', '/apis/apiregistration.k8s.io/v1/apiservices/v1.broken.example.com');
     }
