@@ -6,11 +6,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureNamespace, kubeconfigFor, serviceAccountToken } from '../../helpers/rbac.ts';
 import { adminClient, apply, git, kubectl, runtime, spawnCli, tempDir } from '../../helpers/testenv.ts';
+import { waitFor as waitUntil } from '../../helpers/wait.ts';
 
 const ns = `watch-nowatch-${runtime}`;
 const id = `nowatch-${runtime}`;
 const client = adminClient();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe(`kubetrail watch of a type it may not watch (CLI under ${runtime})`, () => {
   const dir = tempDir('watch-nowatch');
@@ -26,13 +26,8 @@ describe(`kubetrail watch of a type it may not watch (CLI under ${runtime})`, ()
       return []; // no commit yet: the namespace had no ConfigMap at the initial sync
     }
   };
-  async function waitFor(what: string, check: () => boolean, ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > until) throw new Error(`${what} not within ${ms} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-      await sleep(200);
-    }
-  }
+  const waitFor = <T>(what: string, check: () => T | undefined | false, ms: number) =>
+    waitUntil(what, check, ms, () => `\nstdout:\n${stdout}\nstderr:\n${stderr}`);
 
   beforeAll(async () => {
     await ensureNamespace(client, ns);

@@ -9,11 +9,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureNamespace } from '../../helpers/rbac.ts';
 import { adminClient, apply, git, kubectl, runtime, spawnCli, tempDir, testenv } from '../../helpers/testenv.ts';
+import { sleep, waitFor as waitUntil } from '../../helpers/wait.ts';
 
 const ns = `watch-outage-${runtime}`;
 const id = `outage-${runtime}`;
 const client = adminClient();
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /** A TCP front for the apiserver (TLS passes through: the certificate is for 127.0.0.1) that can be cut and restored. */
 function tcpFront(target: URL) {
@@ -51,13 +51,8 @@ describe(`kubetrail watch through an apiserver outage (CLI under ${runtime})`, (
   let stderr = '';
   const base = `clusters/${id}/core.v1.ConfigMap/${ns}`;
   const filesAt = () => git(repo, ['ls-tree', '-r', '--name-only', 'HEAD', base]).split('\n').filter(Boolean);
-  async function waitFor(what: string, check: () => boolean, ms: number): Promise<void> {
-    const until = Date.now() + ms;
-    while (!check()) {
-      if (Date.now() > until) throw new Error(`${what} not within ${ms} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-      await sleep(200);
-    }
-  }
+  const waitFor = <T>(what: string, check: () => T | undefined | false, ms: number) =>
+    waitUntil(what, check, ms, () => `\nstdout:\n${stdout}\nstderr:\n${stderr}`);
 
   beforeAll(async () => {
     await ensureNamespace(client, ns);

@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCrd } from '../../helpers/objects.ts';
 import { ensureNamespace } from '../../helpers/rbac.ts';
 import { adminClient, apply, git, kubectl, runCli, runtime, spawnCli, tempDir, testenv } from '../../helpers/testenv.ts';
+import { sleep, waitFor as waitUntil } from '../../helpers/wait.ts';
 
 const ns = `watch-${runtime}`;
 const id = `watch-${runtime}`;
@@ -27,7 +28,6 @@ function writeConfig(dir: string, repo: string): string {
 const configMap = (name: string, data: Record<string, string>) =>
   `apiVersion: v1\nkind: ConfigMap\nmetadata: {name: ${name}, namespace: ${ns}}\ndata: ${JSON.stringify(data)}\n`;
 
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 describe(`kubetrail watch (CLI under ${runtime})`, () => {
   const dir = tempDir('watch');
@@ -43,15 +43,8 @@ describe(`kubetrail watch (CLI under ${runtime})`, () => {
   const commits = () => Number(git(repo, ['rev-list', '--count', 'HEAD']));
   const subject = (rev = 'HEAD') => git(repo, ['log', '-1', '--format=%s', rev]).trim();
   const filesAt = (rev = 'HEAD') => git(repo, ['ls-tree', '-r', '--name-only', rev, base]).split('\n').filter(Boolean);
-  async function waitFor<T>(what: string, check: () => T | undefined | false, ms: number): Promise<T> {
-    const until = Date.now() + ms;
-    for (;;) {
-      const v = check();
-      if (v) return v;
-      if (Date.now() > until) throw new Error(`${what} not within ${ms} ms\nstdout:\n${stdout}\nstderr:\n${stderr}`);
-      await sleep(100);
-    }
-  }
+  const waitFor = <T>(what: string, check: () => T | undefined | false, ms: number) =>
+    waitUntil(what, check, ms, () => `\nstdout:\n${stdout}\nstderr:\n${stderr}`);
   /** Waits for the next commit after `before` commits; returns how long it took, and checks no second one follows at once. */
   async function nextCommit(before: number, started: number): Promise<number> {
     await waitFor('a commit', () => commits() > before, (COMMIT_INTERVAL + 8) * 1000);
