@@ -80,7 +80,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
     const { selected } = discovery;
     for (const t of selected) o.events?.emit('resource.discovered', { clusterId: cluster.id, type: t.name, namespaced: t.namespaced });
 
-    const { before, beforeTree, cache, lastRead } = await recorded;
+    const { head, before, beforeTree, cache } = await recorded;
     recordedFiles = before;
     const attribution = new AttributionCollector(before, o.audit && { log: o.audit, cluster: cluster.id });
     let knownBlobs: Set<string> | undefined; // built at the first render: a run without changes never needs it
@@ -146,7 +146,9 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       cache.close();
       if (objects && changes.added.length + changes.changed.length + changes.deleted.length > 0) {
         // Who changed what, from managedFields: bounded by when the previous versions were read.
-        const managers = await attribution.attribute(changes, (oid) => repo.readBlob(oid), cache.readAt ?? lastRead, new Map(selected.map((t) => [t.name, t])));
+        // The previous read's time: the render cache's, else (a walk of history) the cluster's newest commit's.
+        const since = cache.readAt ?? (head ? await lastClusterRead(repo, head, prefix) : undefined);
+        const managers = await attribution.attribute(changes, (oid) => repo.readBlob(oid), since, new Map(selected.map((t) => [t.name, t])));
         result.commit = await commitClusterTree(repo, cluster.id, after, {
           objects,
           previous: { files: before, tree: beforeTree, changed: [...changes.added, ...changes.changed, ...changes.deleted] },
@@ -196,7 +198,7 @@ async function readRecorded(repo: Repo, prefix: string, dryRun: boolean, loadCac
   const headTree = head ? (await repo.readCommit(head)).tree : undefined;
   const beforeTree = headTree && await repo.entryAt(headTree, prefix);
   const before = await repo.listFiles(beforeTree);
-  return { beforeTree, before, cache: await loadCache(beforeTree), lastRead: head ? await lastClusterRead(repo, head, prefix) : undefined };
+  return { head, beforeTree, before, cache: await loadCache(beforeTree) };
 }
 
 /**
