@@ -22,6 +22,7 @@ function tcpFront(target: URL) {
   let port = 0;
   const up = () => new Promise<void>((resolve) => {
     server = createServer((inbound) => {
+      if (!server?.listening) return void inbound.destroy(); // accepted while being cut
       const outbound = connect(Number(target.port), target.hostname);
       for (const s of [inbound, outbound]) {
         sockets.add(s);
@@ -35,9 +36,11 @@ function tcpFront(target: URL) {
       resolve();
     });
   });
+  // Stop accepting first, then cut what is open: a reconnect that slipped in between would keep close() waiting
+  // (seen under Deno in a loaded CI run: the test hung for its whole 120 s).
   const down = () => new Promise<void>((resolve) => {
-    for (const s of sockets) s.destroy();
     server!.close(() => resolve());
+    for (const s of sockets) s.destroy();
   });
   return { up, down, port: () => port };
 }
