@@ -60,10 +60,11 @@ describe('discovery', () => {
     await waitForUnavailable(client, 'v1.broken.example.com');
     try {
       const { failedGroups, types } = await discoverTypes(client);
-      expect(failedGroups).toEqual([expect.objectContaining({ group: 'broken.example.com', version: 'v1' })]);
+      // Other test files may break a group of their own on the shared apiserver meanwhile: this one must be there.
+      expect(failedGroups).toEqual(expect.arrayContaining([expect.objectContaining({ group: 'broken.example.com', version: 'v1' })]));
       expect(types.length).toBeGreaterThan(30);
       const legacy = await discoverTypes(withoutAggregatedDiscovery(client));
-      expect(legacy.failedGroups).toEqual([expect.objectContaining({ group: 'broken.example.com', version: 'v1' })]);
+      expect(legacy.failedGroups).toEqual(expect.arrayContaining([expect.objectContaining({ group: 'broken.example.com', version: 'v1' })]));
       expect(legacy.types).toEqual(types);
       // A group the settings ignore as a whole is not a failure of the sync; one Kind ignored in it is not enough.
       const settings = (ignore: string[]) => ({ ...DEFAULT_DISCOVERY, ignore });
