@@ -2,7 +2,7 @@
 // a second manager), read from managedFields on the real apiserver; `unknown` where they cannot be known; the
 // API's versions and changes carry them and `changes?manager=` filters. Runs with the CLI under Node and Deno.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ensureNamespace } from '../../helpers/rbac.ts';
@@ -49,8 +49,6 @@ describe(`attribution from managedFields (CLI under ${runtime})`, () => {
     kubectl(['patch', 'configmap', 'stripped', '-n', ns, '--type=json', '-p',
       '[{"op":"replace","path":"/data/value","value":"v2"},{"op":"replace","path":"/metadata/managedFields","value":[{}]}]']);
     kubectl(['delete', 'configmap', 'deleted', '-n', ns]);
-    // Without the render cache (which says when the last run read) the bound is the cluster's newest commit.
-    rmSync(join(repo, '.git', 'kubetrail'), { recursive: true, force: true });
     expect((await sync()).code).toBe(0);
     const text = body();
     expect(text).toContain(`${id}: +0 ~4 -1`);
