@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ConfigError } from './config/errors.ts';
 import { loadConfig, type ConfigFlags } from './config/load.ts';
+import type { Config } from './config/types.ts';
 import { resolveAccess } from './kube/access.ts';
 import { createKubeClient } from './kube/client.ts';
 import { discoverTypes, crdDefinedTypes } from './kube/discovery.ts';
@@ -64,9 +65,10 @@ Options:
   --namespace NS         only this namespace
   -o, --output DIR|-     export: one file per apply stage in DIR, or one stream on stdout (default -)
   --decrypt              export: Secrets sealed with SOPS decrypted, with the age key of $SOPS_AGE_KEY_FILE
-  watch (also --cluster, --lock-wait):
+  watch (also --cluster, --lock-wait, --push, --remote, --branch, --pull-request, --base, --allow-insecure-http):
   --commit-interval SECONDS     the coalescing window: one commit per cluster per window with changes (default 10)
   --discovery-interval SECONDS  how often new or removed types (CRDs, APIServices) are looked for (default 60)
+                                (defaults: watch.commitIntervalSeconds, watch.discoveryIntervalSeconds)
   run:
   --schedule CRON        sync schedule for every cluster (5 or 6 fields, e.g. "*/5 * * * *")
   churn:
@@ -93,7 +95,7 @@ const COMMON = ['config', 'repo', 'kubeconfig', 'context', 'cluster-id', 'includ
 const COMMAND_OPTIONS: Record<string, string[]> = {
   sync: [...COMMON, 'cluster', 'dry-run', 'allow-mass-delete', 'json', 'lock-wait', 'push', 'remote', 'branch', 'allow-insecure-http', 'webhook-wait', 'pull-request', 'base', 'start-jitter'],
   types: [...COMMON, 'cluster', 'json'],
-  watch: [...COMMON, 'cluster', 'lock-wait', 'commit-interval', 'discovery-interval'],
+  watch: [...COMMON, 'cluster', 'lock-wait', 'commit-interval', 'discovery-interval', 'push', 'remote', 'branch', 'allow-insecure-http', 'pull-request', 'base'],
   serve: [...COMMON, 'port', 'allow-insecure-http'],
   run: [...COMMON, 'port', 'schedule', 'allow-insecure-http'],
   churn: [...COMMON, 'cluster', 'since', 'json'],
@@ -124,6 +126,11 @@ function oneCluster(v: Values, required: boolean): string | undefined {
 
 const pad = (s: string | number, n: number) => String(s).padEnd(n);
 
+function pushFlags(v: Values, config: Config): void {
+  if (v.push && !config.remote) throw new UsageError('--push needs --remote URL or remote.url in the config');
+  if (v['pull-request'] && !v.push) throw new UsageError('--pull-request needs --push (and --remote URL or remote.url in the config)');
+}
+
 async function sync(v: Values): Promise<number> {
   const config = loadConfig(configFlags(v));
   const tty = process.stderr.isTTY && !v.json;
@@ -131,8 +138,7 @@ async function sync(v: Values): Promise<number> {
   const webhookWait = seconds(v, 'webhook-wait', 30);
   const unknown = v.cluster?.filter((id) => !config.clusters.some((c) => c.id === id));
   if (unknown?.length) throw new UsageError(`unknown cluster ${unknown.join(', ')} (configured: ${config.clusters.map((c) => c.id).join(', ')})`);
-  if (v.push && !config.remote) throw new UsageError('--push needs --remote URL or remote.url in the config');
-  if (v['pull-request'] && !v.push) throw new UsageError('--pull-request needs --push (and --remote URL or remote.url in the config)');
+  pushFlags(v, config);
   if (v['start-jitter'] !== undefined && !v.push) throw new UsageError('--start-jitter needs --push (it spreads the pushes of a fleet)');
   // A fleet's CronJobs fire on the same tick: each waits a random moment first, so their pushes do not collide.
   const waitStarted = performance.now();
@@ -197,18 +203,19 @@ async function types(v: Values): Promise<number> {
 
 async function serve(v: Values, schedule: boolean): Promise<number> {
   const config = loadConfig(configFlags(v));
-  if (schedule && scheduleGroups(config).size === 0) {
-    throw new ConfigError('schedule', 'kubetrail run needs a schedule: set schedule (cron) globally or per cluster');
+  if (schedule && config.mode !== 'watch' && scheduleGroups(config).size === 0) {
+    throw new ConfigError('schedule', 'kubetrail run needs a schedule: set schedule (cron) globally or per cluster, or mode: watch');
   }
   const port = v.port === undefined ? undefined : Number(v.port);
   if (port !== undefined && (!Number.isInteger(port) || port < 0 || port > 65535)) throw new UsageError('--port must be 0-65535');
   const log = createLog();
   const { startApi, untilSignal } = await import('./serve.ts'); // the HTTP server and prom-client: not loaded by `sync`
   const service = await startApi(config, { port, log, schedule });
-  const signal = await untilSignal();
+  const watchFailed = new Promise<string>((resolve) => service.watch?.catch(() => resolve('watch failed')));
+  const signal = await Promise.race([untilSignal(), watchFailed]);
   log({ msg: 'stopping', signal });
   await service.stop();
-  return 0;
+  return signal === 'watch failed' ? 1 : 0;
 }
 
 async function churn(v: Values): Promise<number> {
@@ -218,12 +225,14 @@ async function churn(v: Values): Promise<number> {
 }
 
 async function watch(v: Values): Promise<number> {
-  const commitInterval = seconds(v, 'commit-interval', 10);
-  const discoveryInterval = seconds(v, 'discovery-interval', 60);
+  const config = loadConfig(configFlags(v));
+  const commitInterval = seconds(v, 'commit-interval', config.watch.commitIntervalSeconds);
+  const discoveryInterval = seconds(v, 'discovery-interval', config.watch.discoveryIntervalSeconds);
   if (commitInterval <= 0 || discoveryInterval <= 0) throw new UsageError('--commit-interval and --discovery-interval must be more than 0 seconds');
+  pushFlags(v, config);
   const { watchCommand } = await import('./commands/watch.ts');
   return watchCommand({
-    config: loadConfig(configFlags(v)), clusterIds: v.cluster, lockWaitSeconds: seconds(v, 'lock-wait', 60),
+    config, clusterIds: v.cluster, lockWaitSeconds: seconds(v, 'lock-wait', 60), push: Boolean(v.push),
     commitIntervalSeconds: commitInterval, discoveryIntervalSeconds: discoveryInterval,
   });
 }

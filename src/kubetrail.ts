@@ -17,8 +17,8 @@ import { openRepo, runSync, type RunResult } from './sync/run.ts';
 
 export class SyncInProgressError extends Error {
   readonly clusterId: string;
-  constructor(clusterId: string) {
-    super(`a sync of cluster ${clusterId} is already running`);
+  constructor(clusterId: string, message = `a sync of cluster ${clusterId} is already running`) {
+    super(message);
     this.clusterId = clusterId;
   }
 }
@@ -41,6 +41,7 @@ export async function createKubetrail(config: Config, opts: KubetrailOptions = {
   const history = new History(reader);
   const events = new SyncEvents();
   const running = new Set<string>();
+  const watched = new Set<string>(); // `mode: watch`: the watch is the repository's writer, syncs are refused
   const lastResults = new Map<string, { time: Date; result: SyncResult }>();
   // Fed by the audit webhook route of a daemon (api/app.ts); empty, and unused, otherwise.
   const audit = new AuditLog({ retentionMs: config.api.auditRetentionSeconds * 1000, maxEvents: config.api.auditMaxEvents });
@@ -59,6 +60,8 @@ export async function createKubetrail(config: Config, opts: KubetrailOptions = {
   async function sync(ids: string[], o: { dryRun?: boolean; allowMassDelete?: boolean } = {}): Promise<RunResult> {
     const busy = ids.find((id) => running.has(id));
     if (busy) throw new SyncInProgressError(busy);
+    const inWatch = o.dryRun ? undefined : ids.find((id) => watched.has(id));
+    if (inWatch) throw new SyncInProgressError(inWatch, `cluster ${inWatch} is watched (mode: watch): its changes are committed as they happen`);
     ids.forEach((id) => running.add(id));
     try {
       return await runSync(config, { clusterIds: ids, ...o, events, env: opts.env, lockWaitMs: 10 * 60_000, push: opts.push && !o.dryRun, audit });
@@ -73,6 +76,8 @@ export async function createKubetrail(config: Config, opts: KubetrailOptions = {
       return events.on(name, handler);
     },
     isSyncing: (id: string) => running.has(id),
+    /** Marks clusters as watched by this process: a sync of them is refused (a dry run is not). */
+    watching: (ids: string[]) => ids.forEach((id) => watched.add(id)),
     lastResult: (id: string) => lastResults.get(id),
 
     async getClusters(): Promise<ClusterInfo[]> {

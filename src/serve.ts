@@ -10,7 +10,11 @@ import { startScheduler } from './schedule/scheduler.ts';
 import { WebhookDispatcher } from './webhooks/webhooks.ts';
 import { serveHttp, type RunningServer } from './runtime/serve.ts';
 
-export interface Service { kubetrail: Kubetrail; server: RunningServer; stop(): Promise<void> }
+export interface Service {
+  kubetrail: Kubetrail; server: RunningServer; stop(): Promise<void>;
+  /** `mode: watch`: rejects when the watch fails (the daemon then exits non-zero and its pod restarts). */
+  watch?: Promise<void>;
+}
 
 export async function startApi(
   config: Config, o: { port?: number; log: Log; env?: Record<string, string | undefined>; schedule?: boolean },
@@ -32,18 +36,45 @@ export async function startApi(
   const server = await serveHttp(app.fetch, { port: o.port ?? config.api.port, hostname: config.api.host, tls });
   o.log({ msg: 'listening', port: server.port, tls: Boolean(tls), repo: config.repo, clusters: config.clusters.map((c) => c.id) });
   o.log({ level: access.notice.level, msg: access.notice.msg, anonymousReads: access.anonymousReads });
-  const scheduler = o.schedule ? startScheduler(config, kubetrail, o.log) : undefined;
+  const watching = o.schedule && config.mode === 'watch';
+  const scheduler = o.schedule && !watching ? startScheduler(config, kubetrail, o.log) : undefined;
   if (scheduler) o.log({ msg: 'scheduled', jobs: scheduler.jobs });
+  const watchStop = new AbortController();
+  const watch = watching ? startWatch(config, kubetrail, o.log, env, watchStop.signal) : undefined;
   return {
-    kubetrail, server,
-    /** Stops scheduling, lets runs in progress finish (the repository stays valid), then closes the server. */
+    kubetrail, server, watch,
+    /** Stops scheduling (or the watch), lets runs in progress finish (the repository stays valid), then closes the server. */
     async stop() {
       await scheduler?.stop();
+      watchStop.abort();
+      await watch?.catch(() => {}); // its failure was logged
       const undelivered = await webhooks.close(5000);
       if (undelivered.length) o.log({ level: 'warn', msg: 'webhook deliveries not made before stopping', count: undelivered.length, urls: [...new Set(undelivered.map((d) => d.url))] });
       await server.close();
     },
   };
+}
+
+/** `kubetrail run` with `mode: watch`: the clusters watched, their window commits published when a remote is set. */
+async function startWatch(config: Config, kubetrail: Kubetrail, log: Log, env: Record<string, string | undefined>, signal: AbortSignal): Promise<void> {
+  const clusters = config.clusters.map((c) => c.id);
+  kubetrail.watching(clusters);
+  const { runWatch } = await import('./watch/run-watch.ts');
+  log({ msg: 'watching', clusters, commitIntervalSeconds: config.watch.commitIntervalSeconds });
+  try {
+    await runWatch({
+      config, push: Boolean(config.remote), signal, env, events: kubetrail.events,
+      commitIntervalMs: config.watch.commitIntervalSeconds * 1000, discoveryIntervalMs: config.watch.discoveryIntervalSeconds * 1000,
+      lockWaitMs: 10 * 60_000,
+      report: (line) => log({ level: 'warn', msg: line }),
+      onCommit: (cluster, commit, c) => log({ msg: 'watch commit', cluster, commit, added: c.added.length, changed: c.changed.length, deleted: c.deleted.length }),
+      onWatching: (cluster, types) => log({ msg: 'watching types', cluster, types }),
+      onPublished: (r) => log({ level: r.error ? 'error' : 'info', msg: 'published', pushed: r.pushed, pullRequests: r.pullRequests, error: r.error }),
+    });
+  } catch (e) {
+    log({ level: 'error', msg: 'watch failed', error: (e as Error).message });
+    throw e;
+  }
 }
 
 /** Resolves when SIGTERM or SIGINT arrives. */

@@ -142,6 +142,9 @@ export interface Config {
   bare: boolean;
   author: { name: string; email: string };
   secrets: SecretsConfig;
+  /** What `kubetrail run` does: syncs on `schedule`, or a watch committing changes as they happen. */
+  mode: 'sync' | 'watch';
+  watch: { commitIntervalSeconds: number; discoveryIntervalSeconds: number };
   schedule?: string;
   /** A pushing run (scheduled, or `sync --push`) first waits a random 0…this many seconds: a fleet on one tick spreads out. */
   startJitterSeconds: number;

@@ -229,8 +229,11 @@ function cluster(value: unknown, path: string, base: DiscoverySettings, env: Env
 export function validateConfig(raw: unknown, env: Env = {}): Config {
   const top = object(raw ?? {}, '', [
     'repo', 'branch', 'bare', 'author', 'secrets', 'schedule', 'startJitterSeconds', 'timezone', 'concurrency', 'remote',
-    'webhooks', 'api', 'clusters', 'defaults',
+    'webhooks', 'api', 'clusters', 'defaults', 'mode', 'watch',
   ]);
+  const mode = str(top, 'mode', '') ?? 'sync';
+  if (mode !== 'sync' && mode !== 'watch') throw new ConfigError('mode', `must be sync or watch (got "${mode}")`);
+  const watch = top.watch === undefined ? {} : object(top.watch, 'watch', ['commitIntervalSeconds', 'discoveryIntervalSeconds']);
   const defaults = discovery(top.defaults === undefined ? {} : object(top.defaults, 'defaults', DISCOVERY_KEYS), 'defaults', DEFAULT_DISCOVERY);
   if (!Array.isArray(top.clusters) || top.clusters.length === 0) throw new ConfigError('clusters', 'must be a non-empty list');
   const clusters = top.clusters.map((c, i) => cluster(c, `clusters[${i}]`, defaults, env));
@@ -293,6 +296,11 @@ export function validateConfig(raw: unknown, env: Env = {}): Config {
       email: str(author, 'email', 'author') ?? 'kubetrail@localhost',
     },
     secrets,
+    mode,
+    watch: {
+      commitIntervalSeconds: int(watch, 'commitIntervalSeconds', 'watch', 1, 3600) ?? 10,
+      discoveryIntervalSeconds: int(watch, 'discoveryIntervalSeconds', 'watch', 1, 86_400) ?? 60,
+    },
     schedule: cron(top, 'schedule', ''),
     startJitterSeconds: int(top, 'startJitterSeconds', '', 0, 3600) ?? 0,
     timezone,

@@ -21,8 +21,11 @@ export interface ReviewRunResult {
   error?: string;
 }
 
+/** What review needs of a cluster's sync (a watch's window commit says the same). */
+export type ReviewedResult = Pick<SyncResult, 'clusterId' | 'status' | 'massDeletion'> & { failedTypes: { type: string }[] };
+
 export async function reviewRun(
-  config: Config, pr: PullRequestConfig, repo: Repo, target: RemoteTarget, baseHead: string | undefined, results: SyncResult[],
+  config: Config, pr: PullRequestConfig, repo: Repo, target: RemoteTarget, baseHead: string | undefined, results: ReviewedResult[],
   assertLocked: () => void = () => {},
 ): Promise<ReviewRunResult> {
   const snapshotHead = await repo.head();
@@ -44,7 +47,7 @@ export async function reviewRun(
   };
   const now = new Date();
   const outcomes: ReviewOutcome[] = [];
-  const direct: SyncResult[] = [];
+  const direct: ReviewedResult[] = [];
   for (const r of results) {
     if (r.status === 'failed' || r.status === 'refused') continue; // nothing new to propose; the sync says why
     assertLocked(); // a run that lost the repository lock writes nothing more

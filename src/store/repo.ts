@@ -16,6 +16,7 @@ import { encodeCommit, parseCommit, type Signature } from './codec.ts';
 import type { ObjectWriter } from './loose.ts';
 import type { ObjectBatch } from './pack.ts';
 import type { HeldIndex } from './worktree.ts';
+import { serialQueue } from '../util/serial.ts';
 import type { FileMap } from './files.ts';
 
 export type { FileMap } from './files.ts';
@@ -106,14 +107,8 @@ export class Repo {
     return trees.replaceSubtree(this.objects, rootTree, path, subtree);
   }
 
-  private queue: Promise<unknown> = Promise.resolve();
-
   /** Runs `fn` after every earlier `exclusive` call of this process has finished (commits of parallel cluster syncs). */
-  exclusive<T>(fn: () => Promise<T>): Promise<T> {
-    const run = this.queue.then(fn, fn);
-    this.queue = run.catch(() => {});
-    return run;
-  }
+  readonly exclusive = serialQueue();
 
   /** See Checkout.beginCheckout: call before the branch moves. */
   beginCheckout(prefix: string): Promise<void> {

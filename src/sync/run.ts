@@ -134,7 +134,7 @@ async function dryRun(config: Config, o: RunOptions): Promise<RunResult> {
 }
 
 /** The lock's stale timeout: KUBETRAIL_LOCK_STALE_SECONDS (tests shorten it), else 30 s. */
-function lockStaleMs(env: Record<string, string | undefined>): number {
+export function lockStaleMs(env: Record<string, string | undefined>): number {
   const seconds = Number(env.KUBETRAIL_LOCK_STALE_SECONDS);
   return env.KUBETRAIL_LOCK_STALE_SECONDS && Number.isFinite(seconds) && seconds > 0 ? seconds * 1000 : DEFAULT_STALE_MS;
 }

@@ -13,6 +13,7 @@ import type { ObjectBatch } from '../store/pack.ts';
 import type { FileMap, Repo } from '../store/repo.ts';
 import { typeRenderer } from '../sync/render.ts';
 import { commitMessage, compareFiles, type FileChanges } from '../sync/result.ts';
+import type { SyncEvents } from '../sync/events.ts';
 import { commitClusterTree, syncCluster } from '../sync/sync.ts';
 import { dropScope, fileMap, scopePrefix, type WatchedFiles } from './files.ts';
 import { sleep, watchScope, type ScopeContext } from './scope-watch.ts';
@@ -34,14 +35,24 @@ export interface WatchClusterOptions {
   env?: Record<string, string | undefined>;
   /** How long one watch request stays open (default 300 s). */
   watchTimeoutSeconds?: number;
+  /** Runs each commit (with its publish) after the other clusters' (a publish may move the branch). */
+  serially?: <T>(fn: () => Promise<T>) => Promise<T>;
+  /** After each commit, in `serially`: sends it on (push or pull request); never throws. */
+  publish?: (clusterId: string, failedTypes: string[]) => Promise<void>;
+  /** The initial sync's events, and `change.detected` for each window's commit (webhooks, metrics). */
+  events?: SyncEvents;
 }
 
 interface Scope { stop: AbortController; done: Promise<void> }
 
+async function subtreeAtHead(repo: Repo, prefix: string): Promise<string | undefined> {
+  const head = await repo.head();
+  return head ? repo.entryAt((await repo.readCommit(head)).tree, prefix) : undefined;
+}
+
 /** The cluster's subtree at HEAD and its files. */
 async function committedSubtree(repo: Repo, prefix: string): Promise<{ tree: string | undefined; files: FileMap }> {
-  const head = await repo.head();
-  const tree = head ? await repo.entryAt((await repo.readCommit(head)).tree, prefix) : undefined;
+  const tree = await subtreeAtHead(repo, prefix);
   return { tree, files: await repo.listFiles(tree) };
 }
 
@@ -49,9 +60,16 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
   const { config, cluster, repo } = o;
   const settings = cluster.discovery;
   const prefix = clusterPrefix(cluster.id);
-  const first = await syncCluster({ config, cluster, repo, assertLocked: o.assertLocked, env: o.env });
+  const serially = o.serially ?? ((fn) => fn());
+  const first = await serially(async () => {
+    const r = await syncCluster({ config, cluster, repo, assertLocked: o.assertLocked, env: o.env, events: o.events });
+    if (r.commit) {
+      o.onCommit?.(r.commit, r.changes);
+      await o.publish?.(cluster.id, r.failedTypes.map((f) => f.type));
+    }
+    return r;
+  });
   if (first.status === 'failed' || first.status === 'refused') throw new Error(first.error ?? `cluster ${cluster.id}: initial sync ${first.status}`);
-  if (first.commit) o.onCommit?.(first.commit, first.changes);
   for (const f of first.failedTypes) o.report(`cluster ${cluster.id}: ${f.type} could not be read: ${f.reason}`);
 
   const client: KubeClient = createKubeClient(cluster.id, resolveAccess(cluster, o.env), { timeoutMs: settings.requestTimeoutSeconds * 1000 });
@@ -122,9 +140,15 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
     if (drop && dropScope(files, scopePrefix(t, undefined)) > 0) dirty = true;
   };
 
-  async function commitWindow(): Promise<void> {
-    if (!dirty) return;
+  const commitWindow = () => (dirty ? serially(commitPending) : Promise.resolve());
+
+  async function commitPending(): Promise<void> {
     dirty = false;
+    // A pull-request publish put the branch back on the remote base: the next commit proposes all since then.
+    if (await subtreeAtHead(repo, prefix) !== committed.tree) {
+      committed = await committedSubtree(repo, prefix);
+      knownBlobs = undefined;
+    }
     const after = fileMap(files);
     const objects = batch;
     const collector = attribution;
@@ -147,6 +171,8 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
     committedAt = now.getTime();
     knownBlobs = undefined;
     o.onCommit?.(commit, changes);
+    o.events?.emit('change.detected', { clusterId: cluster.id, commit, ...changes });
+    await o.publish?.(cluster.id, [...failing.keys()]);
   }
 
   // New types (a CRD created, an APIService available) start being watched; types no longer served stop, and

@@ -25,6 +25,8 @@ describe('validateConfig', () => {
     expect(c.clusters[0].discovery).toMatchObject({ includeSecrets: false, includeCRDs: true, concurrency: 4, maxDeletePercent: 50 });
     expect(c.repo).toBe('./kubetrail-repo');
     expect(c.startJitterSeconds).toBe(0);
+    expect(c.mode).toBe('sync');
+    expect(c.watch).toEqual({ commitIntervalSeconds: 10, discoveryIntervalSeconds: 60 });
     expect(validateConfig({ clusters: [{ id: 'a' }], remote: { url: 'https://x' } }).remote?.pushAttempts).toBe(20);
   });
 
@@ -61,6 +63,9 @@ describe('validateConfig', () => {
     [{ clusters: [{ id: 'a' }], remote: { url: 'https://x', branch: '-f' } }, /^remote\.branch: not a git branch name: must not start with "-"/],
     [{ clusters: [{ id: 'a' }], api: { anonymousReads: 1 } }, /^api\.anonymousReads: must be true or false/],
     [{ clusters: [{ id: 'a' }], startJitterSeconds: -1 }, /^startJitterSeconds: must be a whole number from 0 to 3600/],
+    [{ clusters: [{ id: 'a' }], mode: 'stream' }, /^mode: must be sync or watch \(got "stream"\)/],
+    [{ clusters: [{ id: 'a' }], watch: { commitIntervalSeconds: 0 } }, /^watch\.commitIntervalSeconds: must be a whole number from 1 to 3600/],
+    [{ clusters: [{ id: 'a' }], watch: { interval: 5 } }, /^watch\.interval/],
     [{ clusters: [{ id: 'a' }], startJitterSeconds: '30s' }, /^startJitterSeconds: must be a whole number/],
     [{ clusters: [{ id: 'a' }], remote: { url: 'https://x', pushAttempts: 0 } }, /^remote\.pushAttempts: must be a whole number from 1 to 100/],
   ])('names the field: %j', (raw, message) => {
