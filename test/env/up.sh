@@ -3,6 +3,7 @@
 #   bash test/env/up.sh DIR    → DIR/kubeconfig (admin, context "testenv"), DIR/env (KEY=value lines)
 # A test that needs more: DIR/extra-tokens.csv (token,user,uid,"groups" lines) adds users, and the words of
 # $TESTENV_APISERVER_ARGS are added to kube-apiserver's flags (e.g. an audit webhook).
+# test/env/apiserver.sh stop/start DIR restarts only its kube-apiserver (etcd keeps the data).
 # Exits 0 only when the API answers /readyz. Builds the binaries first when the cache is empty. The aggregator
 # proxies to API servers of the tests (test/env/aggregated-api.ts) with a front-proxy client certificate, and
 # with --enable-aggregator-routing resolves a Service to the Endpoints the test writes (no controller-manager).
@@ -59,7 +60,8 @@ rm -rf "$dir/etcd"; mkdir -p "$dir/etcd" "$dir/logs"
   > "$dir/logs/etcd.log" 2>&1 &
 echo $! > "$dir/etcd.pid"
 
-"$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
+# The command line is kept in DIR/kube-apiserver.cmd (NUL-separated) for apiserver.sh to start it again.
+api_cmd=("$bin/kube-apiserver" --etcd-servers "http://127.0.0.1:$etcd_port" \
   --bind-address 127.0.0.1 --advertise-address 127.0.0.1 --secure-port "$api_port" \
   --tls-cert-file "$pki/server.crt" --tls-private-key-file "$pki/server.key" --client-ca-file "$pki/ca.crt" \
   --token-auth-file "$pki/tokens.csv" --authorization-mode RBAC \
@@ -71,8 +73,9 @@ echo $! > "$dir/etcd.pid"
   --requestheader-username-headers X-Remote-User --requestheader-group-headers X-Remote-Group \
   --requestheader-extra-headers-prefix X-Remote-Extra- \
   --proxy-client-cert-file "$pki/front-proxy-client.crt" --proxy-client-key-file "$pki/front-proxy-client.key" \
-  --enable-aggregator-routing=true --watch-cache-sizes podtemplates#0 ${extra_args[@]+"${extra_args[@]}"} \
-  > "$dir/logs/kube-apiserver.log" 2>&1 &
+  --enable-aggregator-routing=true --watch-cache-sizes podtemplates#0 ${extra_args[@]+"${extra_args[@]}"})
+printf '%s\0' "${api_cmd[@]}" > "$dir/kube-apiserver.cmd"
+"${api_cmd[@]}" > "$dir/logs/kube-apiserver.log" 2>&1 &
 echo $! > "$dir/kube-apiserver.pid"
 
 url=https://127.0.0.1:$api_port
