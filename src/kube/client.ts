@@ -163,7 +163,12 @@ export function createKubeClient(clusterId: string, access: Access, opts: { time
       });
       req.on('error', (e) => reject(e instanceof KubeError ? e : networkError(server, e)));
       if (o.signal) {
-        const abort = () => req.destroy(new KubeError(`stopped: ${options.method} ${path}`));
+        const abort = () => {
+          // Rejects itself and destroys without an error: an error handed to destroy() when the response has just
+          // ended is thrown as uncaught under Deno (a watch ended by a 410 ERROR event crashed the process).
+          reject(new KubeError(`stopped: ${options.method} ${path}`));
+          req.destroy();
+        };
         if (o.signal.aborted) abort();
         else o.signal.addEventListener('abort', abort, { once: true });
         req.on('close', () => o.signal!.removeEventListener('abort', abort));
