@@ -16,7 +16,7 @@ import { commitMessage, compareFiles, type FileChanges } from '../sync/result.ts
 import type { SyncEvents } from '../sync/events.ts';
 import { commitClusterTree, syncCluster } from '../sync/sync.ts';
 import { dropScope, fileMap, scopePrefix, type WatchedFiles } from './files.ts';
-import { sleep, watchScope, type ScopeContext } from './scope-watch.ts';
+import { scopeListPath, sleep, watchScope, type ScopeContext } from './scope-watch.ts';
 
 export interface WatchClusterOptions {
   config: Config;
@@ -175,8 +175,21 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
     await o.publish?.(cluster.id, [...failing.keys()]);
   }
 
+  // A type missing from discovery is gone only when its own endpoint says so (404): an apiserver that has just
+  // started again serves discovery before its CRDs are back, and answers 503 for them meanwhile.
+  async function noLongerServed(t: ResourceType): Promise<boolean> {
+    const [, ns] = scopeKeys(t)[0]!;
+    try {
+      const res = await client.request(`${scopeListPath(t, ns)}?limit=1`);
+      return res.status === 404;
+    } catch {
+      return false;
+    }
+  }
+
   // New types (a CRD created, an APIService available) start being watched; types no longer served stop, and
-  // their files go as a sync would drop them (unless their group failed discovery: failure is never deletion).
+  // their files go as a sync would drop them (unless their group failed discovery, or the type's endpoint still
+  // answers: failure is never deletion).
   async function rediscover(): Promise<void> {
     let found;
     try {
@@ -187,7 +200,7 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
     }
     const failedGroups = new Set(found.failedGroups.map((g) => g.group));
     const now = new Map(found.selected.map((t) => [t.name, t]));
-    for (const t of [...types.values()]) if (!now.has(t.name) && !failedGroups.has(t.group)) await stopType(t, true);
+    for (const t of [...types.values()]) if (!now.has(t.name) && !failedGroups.has(t.group) && await noLongerServed(t)) await stopType(t, true);
     for (const t of found.selected) if (!types.has(t.name)) startType(t);
   }
 

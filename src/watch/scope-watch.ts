@@ -44,10 +44,12 @@ export const sleep = (ms: number, signal: AbortSignal) => new Promise<void>((res
 export const backoffMs = (failures: number) => Math.min(500 * 2 ** Math.max(0, failures - 1), 30_000);
 
 const inNamespace = (listPath: string, ns: string) => listPath.replace(/\/([^/]+)$/, `/namespaces/${encodeURIComponent(ns)}/$1`);
+/** Where one scope (a type, or a type in one namespace) is listed and watched. */
+export const scopeListPath = (type: ResourceType, namespace: string | undefined) => (namespace === undefined ? type.listPath : inNamespace(type.listPath, namespace));
 
 /** Runs until `signal` aborts. */
 export async function watchScope(ctx: ScopeContext, type: ResourceType, namespace: string | undefined, signal: AbortSignal): Promise<void> {
-  const base = namespace === undefined ? type.listPath : inNamespace(type.listPath, namespace);
+  const base = scopeListPath(type, namespace);
   const prefix = scopePrefix(type, namespace);
   let resourceVersion: string | undefined;
   let failures = 0;
