@@ -11,11 +11,13 @@ import type { Log } from '../log.ts';
 import { apiAuth, type ApiAccess } from './access.ts';
 import { Metrics } from './metrics.ts';
 import { manifestStream } from '../restore/export.ts';
+import { CLUSTER, NAMESPACE, TYPE } from './params.ts';
+import { uiRoutes } from '../ui/routes.ts';
 
 /** What the routes use of the library: a narrow interface, so the app can be tested with app.request() alone. */
 export type ApiLibrary = Pick<Kubetrail, 'getCluster' | 'getClusters' | 'discoverResourceTypes' | 'typeCounts' | 'getSnapshots'
   | 'getObject' | 'getVersions' | 'diffObject' | 'getChanges' | 'syncClusters' | 'lastResult' | 'exportManifests'>
-  & { config: Pick<Kubetrail['config'], 'clusters'>; repo: Pick<Kubetrail['repo'], 'head'>; audit?: Pick<Kubetrail['audit'], 'add'> };
+  & { config: Pick<Kubetrail['config'], 'clusters' | 'remote'>; repo: Pick<Kubetrail['repo'], 'head'>; audit?: Pick<Kubetrail['audit'], 'add'> };
 
 export interface AppDeps {
   kubetrail: ApiLibrary;
@@ -27,9 +29,6 @@ export interface AppDeps {
 
 const NO_ACCESS: ApiAccess = { readTokens: [], anonymousReads: false, notice: { level: 'warn', msg: 'no tokens' } };
 
-const TYPE = /^[A-Za-z0-9][A-Za-z0-9.-]*\.v[0-9]+[a-z0-9]*\.[A-Za-z][A-Za-z0-9]*$/;
-const NAMESPACE = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-const CLUSTER = /^[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?$/;
 
 function intParam(c: Context, name: string, def: number, min: number, max: number): number {
   const raw = c.req.query(name);
@@ -201,6 +200,9 @@ export function createApp(deps: AppDeps): Hono {
     const run = await kt.syncClusters(kt.config.clusters.map((x) => x.id), { dryRun: c.req.query('dryRun') === 'true' });
     return c.json({ results: run.results.map(summary), ...(run.pullRequests ? { pullRequests: run.pullRequests } : {}), ...delivery(run) });
   });
+
+  // The timeline page: HTML over the same queries, behind the same read access (a browser signs in once; ui/auth.ts).
+  app.route('/', uiRoutes({ kubetrail: kt, access: deps.access ?? NO_ACCESS, log: deps.log }));
 
   app.notFound((c) => c.json({ error: { code: 'not_found', message: `no route for ${c.req.method} ${new URL(c.req.url).pathname}` } }, 404));
   app.onError((err, c) => {
