@@ -146,6 +146,8 @@ describe(`timeline page in headless chromium (kubetrail serve under ${runtime})`
     expect(await page.$$('main script, main img')).toHaveLength(0);
     expect(pwned).toEqual([]);
     await shot(page, '3-object-diff.png');
+    await page.setViewport({ width: 880, height: 780 });
+    await page.screenshot({ path: join(shots, '3-object-diff-small.png') }); // the README's (docs/timeline-page.png)
 
     // On a phone: nothing wider than the screen, the diff stacked.
     await page.setViewport({ width: 390, height: 844, isMobile: true });
