@@ -73,7 +73,7 @@ describe(`durability: kill -9 at every store step (CLI under ${runtime})`, () =>
       expectConverged(repo, OBJECTS, step === 'pack-between-renames' ? 1 : 0);
       expect(Number(git(repo, ['rev-list', '--count', 'HEAD'])), step).toBe(1);
     }
-  });
+  }, 600_000); // seven killed runs and seven full syncs: minutes on a loaded 2-core CI machine
 
   it('a later sync killed at any step, and housekeeping killed while packing, lose nothing', async () => {
     const dir = tempDir('durable-next');
