@@ -11,3 +11,14 @@ export async function waitFor<T>(what: string, check: () => T | undefined | fals
     await sleep(100);
   }
 }
+
+/** Like waitFor, for checks that are async or may throw (a forge or HTTP API not answering yet counts as not yet). */
+export async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms: number): Promise<T> {
+  const end = Date.now() + ms;
+  for (;;) {
+    const v = await Promise.resolve().then(fn).catch(() => undefined);
+    if (v) return v;
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await sleep(200);
+  }
+}

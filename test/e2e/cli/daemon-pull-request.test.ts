@@ -9,19 +9,12 @@ import { startForge, gitWithToken, type Forge } from '../../helpers/forge.ts';
 import { createMany } from '../../helpers/objects.ts';
 import { ensureNamespace } from '../../helpers/rbac.ts';
 import { adminClient, git, kubectl, runtime, spawnCli, tempDir, testenv } from '../../helpers/testenv.ts';
+import { until as waitUntil } from '../../helpers/wait.ts';
 
 const id = `daemon-pr-${runtime}`;
 const apiToken = 'daemon-pr-api-token';
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await Promise.resolve().then(fn).catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+const until = <T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 90_000) => waitUntil(what, fn, ms);
 
 describe(`kubetrail run in pull-request mode (daemon under ${runtime}, real Gitea)`, () => {
   const dir = tempDir('daemon-pr');

@@ -10,6 +10,7 @@ import { startGitServer, type GitServer } from '../../env/git-server.ts';
 import { createMany } from '../../helpers/objects.ts';
 import { ensureNamespace } from '../../helpers/rbac.ts';
 import { adminClient, git, kubectl, runtime, spawnCli, tempDir, testenv } from '../../helpers/testenv.ts';
+import { until as waitUntil } from '../../helpers/wait.ts';
 
 const ns = `daemon-${runtime}`;
 const id = `daemon-${runtime}`;
@@ -17,15 +18,7 @@ const apiToken = 'daemon-api-token';
 const hookSecret = 'hook-secret';
 const gitToken = 'daemon-git-token';
 
-async function until<T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 30_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await Promise.resolve().then(fn).catch(() => undefined); // e.g. git log before the first commit
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+const until = <T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 30_000) => waitUntil(what, fn, ms);
 
 describe(`kubetrail run (daemon under ${runtime})`, () => {
   const dir = tempDir('daemon');

@@ -8,19 +8,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { gitWithToken, startForge, type Forge } from '../../helpers/forge.ts';
 import { ensureNamespace } from '../../helpers/rbac.ts';
 import { adminClient, apply, git, kubectl, runtime, spawnCli, tempDir, testenv } from '../../helpers/testenv.ts';
-import { waitFor } from '../../helpers/wait.ts';
+import { waitFor, until as waitUntil } from '../../helpers/wait.ts';
 
 const id = `watch-pr-${runtime}`;
 
-async function until<T>(what: string, fn: () => Promise<T | undefined>, ms = 90_000): Promise<T> {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn().catch(() => undefined);
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 300));
-  }
-}
+const until = <T>(what: string, fn: () => T | undefined | Promise<T | undefined>, ms = 90_000) => waitUntil(what, fn, ms);
 
 describe(`kubetrail watch in pull-request mode (CLI under ${runtime}, real Gitea)`, () => {
   const dir = tempDir('watch-pr');
