@@ -121,6 +121,17 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
 
     // A type (or group) that could not be listed keeps what was recorded before: failure is never deletion.
     const failedGroups = new Set(discovery.failedGroups.map((g) => g.group));
+    // A recorded type gone from discovery is dropped (its CRD was removed), but not while the apiserver says it is
+    // not ready: one that has just started serves discovery before its CRDs and APIServices are back.
+    const served = new Set(selected.map((t) => t.name));
+    const vanished = [...recordedCounts.keys()].filter((t) => !served.has(t) && !failed.has(t) && !failedGroups.has(groupOf(t)));
+    const notReady = vanished.length ? await apiserverNotReady(client) : undefined;
+    if (notReady) {
+      for (const type of vanished) {
+        failed.add(type);
+        result.failedTypes.push({ type, reason: `not in discovery while the apiserver is not ready (${notReady}): kept as recorded` });
+      }
+    }
     for (const [path, oid] of before) {
       const typeName = path.slice(0, path.indexOf('/'));
       if (failed.has(typeName) || failedGroups.has(groupOf(typeName))) after.set(path, oid);
@@ -220,6 +231,16 @@ async function lastClusterRead(repo: Repo, head: string, prefix: string): Promis
     oid = c.parents[0];
   }
   return undefined;
+}
+
+/** Why the apiserver is not ready (GET /readyz), or undefined when it is, or does not let us ask. */
+async function apiserverNotReady(client: KubeClient): Promise<string | undefined> {
+  try {
+    const res = await client.request('/readyz');
+    return res.status >= 500 ? `GET /readyz: ${res.status}` : undefined; // 401/403: not ours to know, as before
+  } catch (e) {
+    return `GET /readyz: ${(e as Error).message}`;
+  }
 }
 
 /** The file the last sync recorded at `path` (sops mode reuses its sealing when the values are unchanged). */
