@@ -161,12 +161,11 @@ export async function updateCommitGraph(gitdir: string, read: ReadObject, o: { m
     const bytes = encodeLayer(rows, kept.map((l) => Buffer.from(l.hash, 'hex')), kept.every((l) => l.hasGenerationData));
     const hash = bytes.toString('hex', bytes.length - 20);
     const file = layerFile(gitdir, hash);
-    if (!existsSync(file)) {
-      const temp = `${file}.${process.pid}.tmp`;
-      rmSync(temp, { force: true });
-      writeDurably(temp, bytes);
-      renameSync(temp, file);
-    }
+    // Written even when a file of that name is there: it may be the damaged copy this layer replaces.
+    const temp = `${file}.${process.pid}.tmp`;
+    rmSync(temp, { force: true });
+    writeDurably(temp, bytes);
+    renameSync(temp, file);
     const names = [...kept.map((l) => l.hash), hash];
     lock.write(names.map((n) => `${n}\n`).join(''));
     lock.commit();
