@@ -8,6 +8,7 @@ import type { Config } from '../config/types.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import { DEFAULT_STALE_MS, lockRepo } from '../store/lock.ts';
 import { maintainRepository } from '../store/maintenance.ts';
+import { updateCommitGraph } from '../store/commit-graph.ts';
 import { pushWithRetry, syncFromRemote, type PushResult, type RemoteTarget } from '../store/remote.ts';
 import { Repo } from '../store/repo.ts';
 import type { ReviewOutcome } from '../review/execute.ts';
@@ -142,12 +143,18 @@ export function lockStaleMs(env: Record<string, string | undefined>): number {
 // Housekeeping under the lock, last (after the push, whose fetches add packs): a repository that outlives its
 // runs (a daemon's, or a persistent volume's) would otherwise keep every small sync's objects as loose files
 // and every fetch's pack.
-async function housekeeping(repo: Repo, assertLocked: () => Promise<void>): Promise<void> {
+export async function housekeeping(repo: Repo, assertLocked: () => Promise<void>): Promise<void> {
   try {
     await assertLocked();
     if (maintainRepository(repo.gitdir).looseObjectsPacked > 0) repo.writer.refresh();
   } catch {
     // Not the sync's failure: its commits are in place. The next run tries again.
+  }
+  try {
+    await assertLocked();
+    await updateCommitGraph(repo.gitdir, (oid) => repo.objects.read(oid)); // path-limited `git log` stays fast
+  } catch {
+    // A cache: the next run catches up.
   }
 }
 

@@ -4,10 +4,9 @@
 // started meanwhile waits or fails, as beside another sync): nothing else moves a subtree under the watch's view of it.
 import type { Config } from '../config/types.ts';
 import { lockRepo } from '../store/lock.ts';
-import { maintainRepository } from '../store/maintenance.ts';
 import type { SyncEvents } from '../sync/events.ts';
 import type { FileChanges } from '../sync/result.ts';
-import { lockStaleMs, openRepo, remoteTarget } from '../sync/run.ts';
+import { housekeeping, lockStaleMs, openRepo, remoteTarget } from '../sync/run.ts';
 import { serialQueue } from '../util/serial.ts';
 import { watchCluster } from './cluster-watch.ts';
 import { remotePublisher, type PublishReport } from './publish.ts';
@@ -80,10 +79,7 @@ export async function runWatch(o: WatchRunOptions): Promise<void> {
     if (failed) throw failed.reason;
   } finally {
     o.signal.removeEventListener('abort', stop);
-    try {
-      await lock.assertHeld();
-      maintainRepository(repo.gitdir); // the windows' loose objects packed, as after a sync
-    } catch { /* the next run tries again */ }
+    await housekeeping(repo, assertLocked); // the windows' loose objects packed and the commit-graph updated, as after a sync
     await lock.release();
   }
 }
