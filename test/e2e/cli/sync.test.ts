@@ -2,6 +2,8 @@
 import { readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { execFileSync } from 'node:child_process';
+import { readChain } from '../../../src/store/commit-graph.ts';
 import { ObjectWriter } from '../../../src/store/loose.ts';
 import { createCrd, createMany } from '../../helpers/objects.ts';
 import { ensureNamespace } from '../../helpers/rbac.ts';
@@ -164,6 +166,20 @@ describe(`kubetrail sync (CLI under ${runtime})`, () => {
     expect(log.indexOf('+  LOG_LEVEL: info')).toBeLessThan(log.indexOf('-  LOG_LEVEL: info'));
     expect(log.indexOf('-  LOG_LEVEL: info')).toBeLessThan(log.indexOf('+  LOG_LEVEL: debug'));
     expect(log.indexOf('+  LOG_LEVEL: debug')).toBeLessThan(log.indexOf('+  x: "2"'));
+  });
+
+  it('each run keeps git\'s commit-graph current: every commit in it, verify clean, path-limited log from its filters', () => {
+    const layers = readChain(join(repo, '.git')).layers;
+    expect(layers.reduce((n, l) => n + l.count, 0)).toBe(Number(git(repo, ['rev-list', '--count', '--all'])));
+    git(repo, ['commit-graph', 'verify']);
+    const query = ['log', '-p', '--', `${base}/core.v1.ConfigMap`];
+    expect(git(repo, ['-c', 'core.commitGraph=true', ...query])).toBe(git(repo, ['-c', 'core.commitGraph=false', ...query]));
+    const trace = join(dir, 'trace2.json');
+    execFileSync('git', ['-C', repo, ...query], { env: { ...process.env, GIT_TRACE2_EVENT: trace } });
+    const stats = readFileSync(trace, 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l))
+      .find((e) => e.category === 'bloom' && e.key === 'statistics')?.value;
+    expect(stats).toMatchObject({ filter_not_present: 0 });
+    expect(stats.definitely_not).toBeGreaterThan(0); // the commit that deleted the Service did not touch ConfigMaps
   });
 
   it('a run waits for another run on the same repository instead of interleaving', async () => {
