@@ -6,7 +6,7 @@
 // lacks git's default filters is dropped with the layers above it and its commits written again.
 import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { fsyncDir, HeldLock, writeDurably } from './atomic-write.ts';
+import { HeldLock, writeDurably } from './atomic-write.ts';
 import { BLOOM_SETTINGS, changedPathsFilter } from './bloom.ts';
 import { changedFiles, type ReadObject } from './changed-paths.ts';
 import { parseCommit } from './codec.ts';
@@ -157,16 +157,20 @@ export async function updateCommitGraph(gitdir: string, read: ReadObject, o: { m
         });
       }
     }
-    const rows = await layerRows(kept, pending, read);
-    const bytes = encodeLayer(rows, kept.map((l) => Buffer.from(l.hash, 'hex')), kept.every((l) => l.hasGenerationData));
-    const hash = bytes.toString('hex', bytes.length - 20);
-    const file = layerFile(gitdir, hash);
-    // Written even when a file of that name is there: it may be the damaged copy this layer replaces.
-    const temp = `${file}.${process.pid}.tmp`;
-    rmSync(temp, { force: true });
-    writeDurably(temp, bytes);
-    renameSync(temp, file);
-    const names = [...kept.map((l) => l.hash), hash];
+    const names = kept.map((l) => l.hash);
+    if (pending.size) { // else only dropped layers of unreachable commits, or a single-file graph, go: git writes no empty layer
+      const rows = await layerRows(kept, pending, read);
+      const bytes = encodeLayer(rows, kept.map((l) => Buffer.from(l.hash, 'hex')), kept.every((l) => l.hasGenerationData));
+      const hash = bytes.toString('hex', bytes.length - 20);
+      const file = layerFile(gitdir, hash);
+      // Written even when a file of that name is there: it may be the damaged copy this layer replaces. Its
+      // rename is synced with the chain's (same directory, one sync; git syncs neither rename).
+      const temp = `${file}.${process.pid}.tmp`;
+      rmSync(temp, { force: true });
+      writeDurably(temp, bytes);
+      renameSync(temp, file);
+      names.push(hash);
+    }
     lock.write(names.map((n) => `${n}\n`).join(''));
     lock.commit();
     // As git does after a split write: the single-file graph (it would be read instead of the chain) and the
@@ -175,9 +179,8 @@ export async function updateCommitGraph(gitdir: string, read: ReadObject, o: { m
     const listed = new Set(names.map((n) => `graph-${n}.graph`));
     for (const name of readdirSync(graphsDir(gitdir))) {
       const leftover = /^graph-[0-9a-f]{40}\.graph(\.\d+\.tmp)?$/.test(name) && !listed.has(name); // or a killed run's temp file
-      if (leftover) rmSync(join(graphsDir(gitdir), name), { force: true });
+      if (leftover) rmSync(join(graphsDir(gitdir), name), { force: true }); // not synced: one back is removed next time
     }
-    fsyncDir(graphsDir(gitdir));
     const rewritten = merged.reduce((n, l) => n + l.count, 0);
     const added = pending.size - rewritten;
     return { added, rewritten, layers: names.length, remaining: found.size - added };

@@ -102,8 +102,10 @@ describe('commit-graph chain', () => {
 
     // `git gc` (or a person) wrote objects/info/commit-graph: git would read it instead of the chain.
     copyFileSync(join(graphsDir(gitdir), `graph-${bottom}.graph`), join(gitdir, 'objects/info/commit-graph'));
+    const before = chainOf(gitdir);
     await update(gitdir);
     expect(existsSync(join(gitdir, 'objects/info/commit-graph'))).toBe(false);
+    expect(chainOf(gitdir)).toEqual(before); // no empty layer: git never writes one
     expectGitAgrees(gitdir);
 
     // No chain at all and a run bounded to 500 commits: each run's layer is usable, the last one completes it.
