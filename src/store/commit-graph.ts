@@ -157,6 +157,9 @@ function parentsFirst(commits: Map<string, PendingCommit>): string[] {
 export async function updateCommitGraph(gitdir: string, read: ReadObject, o: { maxNewCommits?: number } = {}): Promise<CommitGraphUpdate | undefined> {
   const chainFile = join(graphsDir(gitdir), 'commit-graph-chain');
   const legacyFile = join(gitdir, 'objects', 'info', 'commit-graph');
+  // Git neither reads nor writes a commit-graph where history is rewritten by grafts (commit_graph_compatible):
+  // a shallow clone (the CronJob's depth-1 fetch) has parents that are not there.
+  if (['shallow', 'info/grafts', 'refs/replace'].some((p) => existsSync(join(gitdir, p)))) return undefined;
   const verified = readStamps(gitdir);
   const chain = readChain(gitdir, verified);
   const found = await newCommits(gitdir, read, chain.layers);

@@ -118,4 +118,11 @@ describe('commit-graph chain', () => {
     expect(remaining).toBe(0);
     expectGitAgrees(gitdir);
   });
+
+  it('leaves a shallow clone alone, as git does (its oldest commits\' parents are not there)', async () => {
+    const shallow = join(gitdir, '..', 'shallow.git');
+    execFileSync('git', ['clone', '-q', '--bare', '--depth', '3', `file://${gitdir}`, shallow]);
+    expect(await update(shallow)).toBeUndefined();
+    expect(existsSync(graphsDir(shallow))).toBe(false);
+  });
 });
