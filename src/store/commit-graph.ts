@@ -283,8 +283,11 @@ async function layerRows(base: GraphLayer[], pending: Map<string, PendingCommit>
     }
     return tree;
   };
+  let computed = 0;
   for (const c of pending.values()) { // parents first
     if (c.filter) continue;
+    // Reads resolve as microtasks: let timers run now and then (the repository lock's heartbeat).
+    if (++computed % 200 === 0) await new Promise((resolve) => setTimeout(resolve, 0));
     const i = index.get(c.oid.toString('hex'))!;
     const first = c.parents[0];
     const parentTree = first === undefined ? undefined
