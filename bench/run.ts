@@ -1,7 +1,8 @@
-// npm run bench [-- --objects 10000 --runs 3 --scale 50000]
+// npm run bench [-- --objects 10000 --runs 3 --scale 50000 --watch-minutes 30]
 // Everything against the project's own real kube-apiserver, in one run, side by side:
 //   raw paginated LIST (the floor) · kubetrail sync (first, no-change, 10 changed, 1% deleted) ·
 //   kubectl get -o yaml + awk + git pipeline · peak RSS · API latency on a 1,000-commit history.
+// --watch-minutes: then the watch bench (bench/watch.ts: latency and loss under churn, RSS over that many minutes).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -16,9 +17,10 @@ import { mapLimit } from '../src/util/map-limit.ts';
 import { validateConfig } from '../src/config/validate.ts';
 import { processCpuMs } from './cpu.ts';
 import { buildHistory } from './history.ts';
+import { configMap, loadConfigMaps, payload } from './load.ts';
 import { startGitServer } from '../test/env/git-server.ts';
 
-const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, scale: { type: 'string', default: '' }, 'history-commits': { type: 'string', default: '1000' } } });
+const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, scale: { type: 'string', default: '' }, 'history-commits': { type: 'string', default: '1000' }, 'watch-minutes': { type: 'string', default: '' } } });
 const N = Number(values.objects);
 const RUNS = Number(values.runs);
 const root = new URL('..', import.meta.url).pathname;
@@ -38,21 +40,7 @@ const configFile = join(work, 'kubetrail.yaml');
 const writeConfig = (repo: string, bare = false) =>
   writeFileSync(configFile, `repo: ${repo}\nbare: ${bare}\nclusters:\n  - id: bench\n    kubeconfig: ${env.KUBECONFIG}\n`);
 
-const payload = (i: number) => {
-  const size = 1024 + ((i * 7919) % 3072); // 1-4 KiB of realistic-looking configuration
-  const line = `feature.flag.${i}=enabled; endpoint=https://svc-${i % 50}.internal:8443/api; timeout=30s\n`;
-  return { 'app.properties': line.repeat(Math.ceil(size / line.length)).slice(0, size), LOG_LEVEL: i % 3 ? 'info' : 'debug', replicas: String(i % 5 + 1) };
-};
-
-async function load(client: KubeClient, n: number, from = 0): Promise<void> {
-  const started = performance.now();
-  for (let ns = 0; ns < 20; ns++) await client.request('/api/v1/namespaces', { method: 'POST', body: { metadata: { name: `bench-${ns}` } } });
-  await mapLimit(Array.from({ length: n - from }, (_, k) => k + from), 64, async (i) => {
-    const res = await client.request(`/api/v1/namespaces/bench-${i % 20}/configmaps`, { method: 'POST', body: { metadata: { name: `config-${i}`, labels: { app: `app-${i % 40}` } }, data: payload(i) } });
-    if (res.status !== 201) throw new Error(`create config-${i}: ${res.status}`);
-  });
-  log(`created ${n - from} ConfigMaps in ${((performance.now() - started) / 1000).toFixed(1)} s`);
-}
+const load = (client: KubeClient, n: number, from = 0) => loadConfigMaps(client, n, from, log);
 
 async function loadCustomResources(client: KubeClient, n: number): Promise<void> {
   await client.request('/apis/apiextensions.k8s.io/v1/customresourcedefinitions', { method: 'POST', body: {
@@ -152,7 +140,7 @@ async function measure(n: number, configMaps: number) {
   const changed = [];
   for (let r = 0; r < RUNS; r++) {
     await mapLimit(Array.from({ length: 10 }, () => next++), 10, (i) => client.sendJSON('PUT', `/api/v1/namespaces/bench-${i % 20}/configmaps/config-${i}`,
-      { metadata: { name: `config-${i}`, labels: { app: `app-${i % 40}` } }, data: { ...payload(i), LOG_LEVEL: `trace-${r}` } }));
+      configMap(i, { ...payload(i), LOG_LEVEL: `trace-${r}` })));
     changedFloors.push(floor().ms);
     const before = gitCount(repo);
     const res = child('child-sync.ts');
@@ -218,7 +206,7 @@ async function cronjob(n: number, seedRepo: string, runs = RUNS) {
       for (let attempt = 1; ; attempt++) {
         try {
           return await client.sendJSON('PUT', `/api/v1/namespaces/bench-${i % 20}/configmaps/config-${i}`,
-            { metadata: { name: `config-${i}`, labels: { app: `app-${i % 40}` } }, data: { ...payload(i), LOG_LEVEL: `cron-${r}` } });
+            configMap(i, { ...payload(i), LOG_LEVEL: `cron-${r}` }));
         } catch (e) {
           if (attempt >= 3) throw e;
         }
@@ -408,4 +396,10 @@ writeFileSync(join(root, `bench/results/${day}.json`), JSON.stringify(results, n
 const HAND_WRITTEN = '<!-- Below: other benches, written by hand from their own runs. -->';
 const readme = readFileSync(join(root, 'bench/README.md'), 'utf8');
 const kept = readme.includes(HAND_WRITTEN) ? readme.slice(readme.indexOf(HAND_WRITTEN)) : HAND_WRITTEN + '\n';
-writeFileSync(join(root, 'bench/README.md'), `# Benchmarks\n\n\`npm run bench\` (options: \`-- --objects 10000 --runs 3 --scale 50000\`) loads the project's own kube-apiserver with ConfigMaps of 1-4 KiB in 20 namespaces plus 1,000 custom resources, and measures, each in a fresh process, ${RUNS} runs:\n\n- the floor: a paginated raw LIST of every type a sync reads (request + JSON parse, same HTTP client), largest types first (as a sync orders them); it also runs right before every kubetrail run, and each row's ratio uses those floors; the same lists as metadata only (what syncs after the first read) for reference;\n- \`kubetrail sync\`: first run (also into a bare repository, the shipped in-cluster setting), no-change rerun, 10 objects changed, 1% deleted, and native \`git checkout\` of the synced tree for reference (time measured inside the process, without Node start-up; Node runs with the shipped \`--max-semi-space-size=8 --heap-growing-percent=50\`, \`MALLOC_TRIM_THRESHOLD_=131072\` and \`MALLOC_ARENA_MAX=2\`);\n- the shell pipeline: \`kubectl get <type> -A -o yaml\` per type (4 at a time) split with awk into the same layout, then \`git add -A && git commit\`;\n- HTTP API latency with autocannon on a repository with a long history.\n\nLatest run (${results.date}, ${results.machine}, Node ${results.node}), full figures in \`bench/results/${day}.json\`:\n\n${table}\n${NOTES}\n${kept}`);
+writeFileSync(join(root, 'bench/README.md'), `# Benchmarks\n\n\`npm run bench\` (options: \`-- --objects 10000 --runs 3 --scale 50000 --watch-minutes 30\`) loads the project's own kube-apiserver with ConfigMaps of 1-4 KiB in 20 namespaces plus 1,000 custom resources, and measures, each in a fresh process, ${RUNS} runs:\n\n- the floor: a paginated raw LIST of every type a sync reads (request + JSON parse, same HTTP client), largest types first (as a sync orders them); it also runs right before every kubetrail run, and each row's ratio uses those floors; the same lists as metadata only (what syncs after the first read) for reference;\n- \`kubetrail sync\`: first run (also into a bare repository, the shipped in-cluster setting), no-change rerun, 10 objects changed, 1% deleted, and native \`git checkout\` of the synced tree for reference (time measured inside the process, without Node start-up; Node runs with the shipped \`--max-semi-space-size=8 --heap-growing-percent=50\`, \`MALLOC_TRIM_THRESHOLD_=131072\` and \`MALLOC_ARENA_MAX=2\`);\n- the shell pipeline: \`kubectl get <type> -A -o yaml\` per type (4 at a time) split with awk into the same layout, then \`git add -A && git commit\`;\n- HTTP API latency with autocannon on a repository with a long history.\n\nLatest run (${results.date}, ${results.machine}, Node ${results.node}), full figures in \`bench/results/${day}.json\`:\n\n${table}\n${NOTES}\n${kept}`);
+
+// The watch bench starts an apiserver of its own, so it runs once this one is down; its figures (its own table,
+// bench/results/watch-<day>.json) go into the README's "Watch mode" section by hand.
+if (values['watch-minutes']) {
+  execFileSync(node, [join(root, 'bench/watch.ts'), '--minutes', values['watch-minutes'], ...(values.scale ? ['--objects', values.scale] : [])], { stdio: 'inherit' });
+}
