@@ -11,6 +11,7 @@ import { clusterPrefix } from '../model/object-path.ts';
 import type { ResourceType } from '../model/resource-type.ts';
 import type { ObjectBatch } from '../store/pack.ts';
 import type { FileMap, Repo } from '../store/repo.ts';
+import { RenderCache } from '../sync/render-cache.ts';
 import { typeRenderer } from '../sync/render.ts';
 import { commitMessage, compareFiles, type FileChanges } from '../sync/result.ts';
 import type { SyncEvents } from '../sync/events.ts';
@@ -84,6 +85,11 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
     const oid = committed.files.get(path);
     return oid === undefined ? undefined : repo.readBlob(oid);
   });
+  // The initial sync's render cache: the scopes' first lists reuse the blob it rendered for an object (same uid and
+  // resourceVersion, a blob in the committed tree: a sync's own rule) instead of rendering every object again.
+  // Let go once every type has been listed (or at the first rediscovery): ~200 bytes an object.
+  let fromSync: RenderCache | undefined = new RenderCache(repo.gitdir, cluster.id, renderer.fingerprint);
+  const unlisted = new Set<string>();
   const forType = new Map<string, ReturnType<typeof renderer.forType>>();
   const rulesOf = (type: ResourceType) => forType.get(type.name) ?? forType.set(type.name, renderer.forType(type)).get(type.name)!;
   const failing = new Map<string, string>();
@@ -93,11 +99,13 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
   const ctx: ScopeContext = {
     client, settings, files,
     async render(type: ResourceType, obj: KubeObject, path: string) {
+      const rv = obj.metadata?.resourceVersion;
+      const cached = fromSync?.get(RenderCache.key(type.name, obj.metadata?.uid, rv));
+      if (cached !== undefined && cached === committed.files.get(path)) return { oid: cached, resourceVersion: rv as string };
       const rendered = await rulesOf(type).render(obj);
       batch ??= repo.objectBatch();
       const oid = batch.write('blob', rendered.bytes, (id) => (knownBlobs ??= new Set(committed.files.values())).has(id));
       attribution.saw(path, type, obj, rendered.recorded, rendered.bytes, oid);
-      const rv = obj.metadata?.resourceVersion;
       return { oid, resourceVersion: typeof rv === 'string' ? rv : undefined };
     },
     ignoresObject: (type) => rulesOf(type).ignoresObject,
@@ -108,6 +116,7 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
       o.report(`cluster ${cluster.id}: ${type.name} cannot be watched (${reason}): listed again every ${o.commitIntervalMs / 1000} s instead`);
     },
     failing(type, reason) {
+      if (reason === undefined && unlisted.delete(type.name) && unlisted.size === 0) fromSync = undefined; // listed
       if (reason === undefined) failing.delete(type.name);
       else if (!failing.has(type.name)) {
         failing.set(type.name, reason);
@@ -191,6 +200,7 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
   // their files go as a sync would drop them (unless their group failed discovery, or the type's endpoint still
   // answers: failure is never deletion).
   async function rediscover(): Promise<void> {
+    fromSync = undefined; // a type that never listed keeps it no longer
     let found;
     try {
       found = await discoverSelectedTypes(client, settings);
@@ -210,6 +220,8 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
   o.signal.addEventListener('abort', stop, { once: true });
   if (o.signal.aborted) stop();
   const initial = await discoverSelectedTypes(client, settings);
+  for (const t of initial.selected) unlisted.add(t.name);
+  if (unlisted.size === 0) fromSync = undefined;
   for (const t of initial.selected) startType(t);
   o.onWatching?.(initial.selected.length);
   const discovery = (async () => {
