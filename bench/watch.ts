@@ -1,5 +1,5 @@
 // node bench/watch.ts [--objects 50000] [--minutes 30] [--churn-rate 20] [--rate 50] [--seconds 60]
-//   [--churn-objects 1000] [--commit-interval 10] [--only latency|memory]
+//   [--churn-objects 1000] [--commit-interval 10] [--only latency|memory] [--watch-node-flags=...]
 // `kubetrail watch` as a process against the project's own kube-apiserver (issue 19):
 //   latency and loss: `rate` changes/s for `seconds` across `churn-objects` ConfigMaps; every acknowledged write is
 //     logged with its time, every commit with the time it appeared (the watch's stdout line), and each commit's
@@ -24,6 +24,9 @@ const { values } = parseArgs({ options: {
   objects: { type: 'string', default: '50000' }, minutes: { type: 'string', default: '30' }, 'churn-rate': { type: 'string', default: '20' },
   rate: { type: 'string', default: '50' }, seconds: { type: 'string', default: '60' }, 'churn-objects': { type: 'string', default: '1000' },
   'commit-interval': { type: 'string', default: '10' }, only: { type: 'string', default: '' },
+  // Node flags for the watch processes, e.g. `"--watch-node-flags=--cpu-prof --cpu-prof-dir /tmp/p --trace-gc"` (with
+  // --trace-gc the JS heap after each full GC is recorded too).
+  'watch-node-flags': { type: 'string', default: '' },
 } });
 const COMMIT_INTERVAL = Number(values['commit-interval']);
 const root = new URL('..', import.meta.url).pathname;
@@ -55,24 +58,30 @@ function readRss(pid: number): RssSample | undefined {
 
 /** `kubetrail watch` in its own process: the commits it reports (with when they appeared) and its RSS over time. */
 function startWatch(configFile: string) {
-  const proc: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, join(root, 'src/cli.ts'), 'watch', '--config', configFile,
+  const extra = values['watch-node-flags'] ? values['watch-node-flags'].split(' ') : [];
+  const proc: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, ...extra, join(root, 'src/cli.ts'), 'watch', '--config', configFile,
     '--commit-interval', String(COMMIT_INTERVAL), '--discovery-interval', '60'],
   { env: { ...process.env, ...SHIPPED_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
   const commits: Array<{ sha: string; atMs: number; line: string }> = [];
   const rss: RssSample[] = [];
+  const heap: Array<{ atMs: number; liveMB: number; committedMB: number }> = [];
   let watchingAt: number | undefined;
   let stderr = '';
   createInterface({ input: proc.stdout! }).on('line', (line) => {
     const at = now();
     const m = new RegExp(`^${CLUSTER}: ([0-9a-f]{10}) `).exec(line);
     if (m) commits.push({ sha: m[1], atMs: at, line });
+    else if (/Mark-Compact/.test(line)) {
+      const g = /-> ([\d.]+) \(([\d.]+)\) MB/.exec(line);
+      if (g) heap.push({ atMs: at, liveMB: Number(g[1]), committedMB: Number(g[2]) });
+    }
     else if (line.startsWith(`${CLUSTER}: watching`)) watchingAt = at;
   });
   proc.stderr!.on('data', (c) => { stderr += c; });
   const exited = new Promise<number | null>((resolve) => proc.on('exit', (code) => resolve(code)));
   const sampler = setInterval(() => { const s = readRss(proc.pid!); if (s) rss.push(s); }, 2000);
   return {
-    proc, commits, rss, get watchingAt() { return watchingAt; }, get stderr() { return stderr; },
+    proc, commits, rss, heap, get watchingAt() { return watchingAt; }, get stderr() { return stderr; },
     async watching(timeoutMs: number) {
       const until = now() + timeoutMs;
       while (watchingAt === undefined) {
@@ -197,6 +206,7 @@ async function latencyAndLoss(client: KubeClient) {
     churnObjects: n, rate, seconds, commitIntervalS: COMMIT_INTERVAL,
     writes: writes.length, failedWrites: failed, lateWrites: late, achievedRate: writes.length / (driveMs / 1000),
     commits: commits.length - 1, windowMs: { min: Math.min(...windows), max: Math.max(...windows) },
+    windowsMs: windows.map(Math.round),
     latencyMs: { p50: quantile(lat.ms, 0.5), p99: quantile(lat.ms, 0.99), max: Math.max(...lat.ms), targetP99: (COMMIT_INTERVAL + 2) * 1000 },
     lost: lat.lost.length, mismatches: mismatches.length, mismatchExamples: mismatches.slice(0, 10),
     exitCode, freshSync: fresh, peakRssMB: Math.max(...watch.rss.map((s) => s.hwmMB)),
@@ -253,12 +263,13 @@ async function memory(client: KubeClient) {
   const secondHalf = during.filter((s) => s.atMs >= t0 + (churnEnd - t0) / 2);
   const fresh = compareWithFreshSync(repo, 'memory');
   return {
-    objects: n, watched, minutes, churnRate: rate, changes: counts, commits: watch.commits.length - 1, exitCode,
+    objects: n, watched, minutes, churnRate: rate, churnSeconds: (churnEnd - t0) / 1000, achievedRate: (counts.updated + counts.deleted + counts.created) / ((churnEnd - t0) / 1000), changes: counts, commits: watch.commits.length - 1, exitCode,
     afterInitialSync: { rssMB: afterInitial.rssMB, peakMB: afterInitial.hwmMB },
     churn: {
       minMB: Math.min(...rssOf(during)), maxMB: Math.max(...rssOf(during)), lastMB: during.at(-1)?.rssMB, firstMB: during[0]?.rssMB,
       slopeMBPerHour: perHour(during), secondHalfSlopeMBPerHour: perHour(secondHalf), peakMB: Math.max(...watch.rss.map((s) => s.hwmMB)),
       anonFirstMB: during[0]?.anonMB, anonLastMB: during.at(-1)?.anonMB,
+      heapAfterFullGcMB: watch.heap.filter((h) => h.atMs >= t0).map((h) => ({ s: Math.round((h.atMs - t0) / 1000), live: h.liveMB, committed: h.committedMB })),
     },
     samples: watch.rss.map((s) => ({ s: Math.round((s.atMs - t0) / 1000), rss: Math.round(s.rssMB * 10) / 10 })).filter((_, k) => k % 15 === 0),
     freshSync: fresh,
@@ -293,7 +304,7 @@ if (L) {
 const M = results.memory;
 if (M) {
   rows.push([`RSS watching ${M.watched} objects, ${M.minutes} min of churn at ${M.churnRate}/s`, `min ${M.churn.minMB.toFixed(0)} / max ${M.churn.maxMB.toFixed(0)} / last ${M.churn.lastMB.toFixed(0)} MB`, '≤ 220 MB, flat',
-    `slope ${M.churn.slopeMBPerHour.toFixed(1)} MB/h (second half ${M.churn.secondHalfSlopeMBPerHour.toFixed(1)} MB/h); peak ${M.churn.peakMB.toFixed(0)} MB (initial sync ${M.afterInitialSync.peakMB.toFixed(0)} MB); ${M.changes.updated} updated, ${M.changes.deleted} deleted, ${M.changes.created} created, ${M.changes.failed} failed; ${M.commits} commits`]);
+    `slope ${M.churn.slopeMBPerHour.toFixed(1)} MB/h (second half ${M.churn.secondHalfSlopeMBPerHour.toFixed(1)} MB/h); peak ${M.churn.peakMB.toFixed(0)} MB (initial sync ${M.afterInitialSync.peakMB.toFixed(0)} MB); ${M.achievedRate.toFixed(1)}/s achieved: ${M.changes.updated} updated, ${M.changes.deleted} deleted, ${M.changes.created} created, ${M.changes.failed} failed; ${M.commits} commits`]);
   rows.push(['loss at scale: final commit vs a fresh `kubetrail sync`', M.freshSync.equal ? 'same subtree id' : `${M.freshSync.differingCount} files differ`, 'same id', `${M.freshSync.files} files; watch exit code ${M.exitCode}`]);
 }
 console.log(`| measurement | result | target | notes |\n|---|---|---|---|\n${rows.map((r) => `| ${r.join(' | ')} |`).join('\n')}`);
