@@ -90,6 +90,8 @@ const PACK_FILES = ['.idx', '.pack', '.rev', '.bitmap'];
 export function mergePacks(gitdir: string, limit = PACKS_LIMIT): number {
   const dir = join(gitdir, 'objects', 'pack');
   const names = new Set(existsSync(dir) ? readdirSync(dir) : []);
+  // Opening (and checking) every pack costs a read of each: only when there are more than `limit` to choose from.
+  if ([...names].filter((n) => n.endsWith('.idx')).length <= limit) return 0;
   const packs: { name: string; pack: IndexedPack }[] = [];
   for (const idx of names) {
     const name = /^(pack-[0-9a-f]{40})\.idx$/.exec(idx)?.[1];

@@ -15,6 +15,7 @@ import { RenderCache } from '../sync/render-cache.ts';
 import { typeRenderer } from '../sync/render.ts';
 import { commitMessage, compareFiles, type FileChanges } from '../sync/result.ts';
 import type { SyncEvents } from '../sync/events.ts';
+import { housekeeping } from '../sync/run.ts';
 import { commitClusterTree, syncCluster } from '../sync/sync.ts';
 import { dropScope, fileMap, scopePrefix, type WatchedFiles } from './files.ts';
 import { scopeListPath, sleep, watchScope, type ScopeContext } from './scope-watch.ts';
@@ -103,7 +104,9 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
       const cached = fromSync?.get(RenderCache.key(type.name, obj.metadata?.uid, rv));
       if (cached !== undefined && cached === committed.files.get(path)) return { oid: cached, resourceVersion: rv as string };
       const rendered = await rulesOf(type).render(obj);
-      batch ??= repo.objectBatch();
+      // One pack per window, one fsync: a loose object each (fsynced as events arrive, on the main thread) was most
+      // of the watch's fsync time under churn (bench/README.md, Watch mode). The windows' packs are merged as they go.
+      batch ??= repo.objectBatch(0);
       const oid = batch.write('blob', rendered.bytes, (id) => (knownBlobs ??= new Set(committed.files.values())).has(id));
       attribution.saw(path, type, obj, rendered.recorded, rendered.bytes, oid);
       return { oid, resourceVersion: typeof rv === 'string' ? rv : undefined };
@@ -182,6 +185,8 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
     o.onCommit?.(commit, changes);
     o.events?.emit('change.detected', { clusterId: cluster.id, commit, ...changes });
     await o.publish?.(cluster.id, [...failing.keys()]);
+    // A watch runs for weeks: its commits' loose objects packed, its windows' packs merged, the commit-graph kept.
+    await housekeeping(repo, o.assertLocked);
   }
 
   // A type missing from discovery is gone only when its own endpoint says so (404): an apiserver that has just
