@@ -104,9 +104,9 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
       const cached = fromSync?.get(RenderCache.key(type.name, obj.metadata?.uid, rv));
       if (cached !== undefined && cached === committed.files.get(path)) return { oid: cached, resourceVersion: rv as string };
       const rendered = await rulesOf(type).render(obj);
-      // One pack per window, one fsync: a loose object each (fsynced as events arrive, on the main thread) was most
-      // of the watch's fsync time under churn (bench/README.md, Watch mode). The windows' packs are merged as they go.
-      batch ??= repo.objectBatch(0);
+      // A sync's batch: the first 100 new objects loose, the rest one pack. One pack per window took the watch's
+      // RSS at 50k objects from ~216 to ~257 MB within 9 minutes (bench/README.md, Watch mode): not worth its fsyncs.
+      batch ??= repo.objectBatch();
       const oid = batch.write('blob', rendered.bytes, (id) => (knownBlobs ??= new Set(committed.files.values())).has(id));
       attribution.saw(path, type, obj, rendered.recorded, rendered.bytes, oid);
       return { oid, resourceVersion: typeof rv === 'string' ? rv : undefined };
