@@ -23,14 +23,14 @@ export class ObjectDatabase {
     this.writer = new ObjectWriter(gitdir);
   }
 
-  /** A batch for the new objects of one sync (loose when few, one pack when many; `looseLimit`: how few). */
-  batch(looseLimit?: number): ObjectBatch {
+  /** A batch for the new objects of one sync (loose when few, one pack when many). */
+  batch(): ObjectBatch {
     this.writer.refresh();
     return new ObjectBatch(this.gitdir, this.writer, (pack) => {
       // Kept so the worktree update right after a first sync reads its 10k blobs directly.
       for (const old of this.recentPacks.slice(3)) old.close();
       this.recentPacks = [pack, ...this.recentPacks.slice(0, 3)];
-    }, looseLimit);
+    });
   }
 
   /** An object's content as stored (no header); throws when the object is missing. */

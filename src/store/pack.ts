@@ -194,14 +194,11 @@ export class ObjectBatch {
   private readonly onPack: (pack: WrittenPack) => void;
   private pack: PackWriter | undefined;
   private looseWritten = 0;
-  private readonly looseLimit: number;
 
-  /** `looseLimit`: objects written loose (each its own fsync) before the rest go to one pack. */
-  constructor(gitdir: string, loose: ObjectWriter, onPack: (pack: WrittenPack) => void, looseLimit = LOOSE_LIMIT) {
+  constructor(gitdir: string, loose: ObjectWriter, onPack: (pack: WrittenPack) => void) {
     this.gitdir = gitdir;
     this.loose = loose;
     this.onPack = onPack;
-    this.looseLimit = looseLimit;
     removeStaleTempPacks(gitdir);
   }
 
@@ -209,7 +206,7 @@ export class ObjectBatch {
   write(type: ObjectType, content: Uint8Array, known?: (oid: string) => boolean, stats?: { written: number }): string {
     const oid = objectId(type, content);
     if (known?.(oid) || this.pack?.has(oid) || this.loose.has(oid)) return oid;
-    if (this.looseWritten < this.looseLimit) {
+    if (this.looseWritten < LOOSE_LIMIT) {
       this.loose.writeLoose(type, content, oid);
       this.looseWritten++;
     } else {

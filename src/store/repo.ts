@@ -77,9 +77,9 @@ export class Repo {
     return { oid, ...parseCommit(await this.objects.read(oid)) };
   }
 
-  /** A batch for the new objects of one sync (loose when few, one pack when many; `looseLimit`: how few). */
-  objectBatch(looseLimit?: number): ObjectBatch {
-    return this.objects.batch(looseLimit);
+  /** A batch for the new objects of one sync (loose when few, one pack when many). */
+  objectBatch(): ObjectBatch {
+    return this.objects.batch();
   }
 
   readTree(oid: string): Promise<TreeListing[]> {

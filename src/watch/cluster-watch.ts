@@ -104,8 +104,7 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
       const cached = fromSync?.get(RenderCache.key(type.name, obj.metadata?.uid, rv));
       if (cached !== undefined && cached === committed.files.get(path)) return { oid: cached, resourceVersion: rv as string };
       const rendered = await rulesOf(type).render(obj);
-      // A sync's batch: the first 100 new objects loose, the rest one pack. One pack per window took the watch's
-      // RSS at 50k objects from ~216 to ~257 MB within 9 minutes (bench/README.md, Watch mode): not worth its fsyncs.
+      // A sync's batch (100 loose, then one pack): one pack per window raised the watch's RSS (bench/README.md).
       batch ??= repo.objectBatch();
       const oid = batch.write('blob', rendered.bytes, (id) => (knownBlobs ??= new Set(committed.files.values())).has(id));
       attribution.saw(path, type, obj, rendered.recorded, rendered.bytes, oid);
