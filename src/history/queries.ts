@@ -7,6 +7,8 @@ import { diffObjects, type ObjectDiff } from './diff.ts';
 import { Lru } from './lru.ts';
 import { RequestError } from '../errors.ts';
 import { GitReader, type PathChange } from './reader.ts';
+import type { HistoryIndex } from './history-index.ts';
+import { IndexSource } from './index-source.ts';
 
 export interface ObjectRef { clusterId: string; type: string; namespace?: string; name: string }
 
@@ -30,15 +32,42 @@ export function objectFilePath(ref: ObjectRef): string {
   return `${clusterPrefix(ref.clusterId)}/${ref.type}/${nsDir(ref.namespace)}/${fileNameFor(ref.name)}`;
 }
 
+/** An object's file at one point: the commit there (none before the first) and its blob (none: not there). */
+type FileAt = { commit?: string; blob?: string };
+
 export class History {
   readonly reader: GitReader;
   private readonly changeCache = new Lru<string, ObjectChange[]>(20_000); // by commit id + prefix: immutable
-  constructor(reader: GitReader) {
+  private readonly index?: IndexSource;
+  /** `index: false` answers every query by walking commits (the index's answers must equal these). */
+  constructor(reader: GitReader, o: { index?: boolean } = {}) {
     this.reader = reader;
+    if (o.index !== false) this.index = new IndexSource(reader);
+  }
+
+  /**
+   * Answers with the index when there is one and `fast` can (it returns undefined when it cannot), else by `walk`.
+   * An answer read while the index was cut back (the branch moved to another line) may mix two lines: walked again.
+   */
+  private async indexed<T>(fast: (ix: HistoryIndex) => Promise<T | undefined> | T | undefined, walk: () => Promise<T>): Promise<T> {
+    const ix = await this.index?.current().catch(() => undefined);
+    if (ix) {
+      const generation = ix.generation;
+      const answer = await fast(ix);
+      if (answer !== undefined && ix.generation === generation) return answer;
+    }
+    return walk();
+  }
+
+  private resolve(at?: string): Promise<string | undefined> {
+    return this.indexed((ix) => {
+      const found = ix.resolve(at);
+      return found && { commit: found.position === undefined ? undefined : ix.oid(found.position) };
+    }, async () => ({ commit: await this.reader.resolve(at) })).then((r) => r.commit);
   }
 
   private async treeAt(at?: string): Promise<{ commit?: string; tree?: string }> {
-    const commit = await this.reader.resolve(at);
+    const commit = await this.resolve(at);
     return { commit, tree: commit ? (await this.reader.commit(commit)).tree : undefined };
   }
 
@@ -73,6 +102,10 @@ export class History {
 
   /** Whether any of the newest `max` commits holds objects of this type for the cluster (an emptied type is still known). */
   async typeEverRecorded(clusterId: string, type: string, max = 10_000): Promise<boolean> {
+    return this.indexed((ix) => ix.everUnder(`${clusterPrefix(clusterId)}/${type}`), () => this.typeEverRecordedWalk(clusterId, type, max));
+  }
+
+  private async typeEverRecordedWalk(clusterId: string, type: string, max: number): Promise<boolean> {
     let n = 0;
     for await (const c of this.reader.commitsFrom()) {
       if (await this.reader.lookup(c.tree, `${clusterPrefix(clusterId)}/${type}`)) return true;
@@ -96,9 +129,16 @@ export class History {
 
   /** One object as stored at `at` (default: now): its YAML text and parsed value. */
   async getObject(ref: ObjectRef & { at?: string }) {
-    const { commit, tree } = await this.treeAt(ref.at);
     const path = objectFilePath(ref);
-    const blob = tree && await this.reader.lookup(tree, path);
+    const { commit, blob } = await this.indexed<FileAt>((ix) => {
+      const found = ix.resolve(ref.at);
+      if (!found) return undefined;
+      const { position } = found;
+      return position === undefined ? {} : { commit: ix.oid(position), blob: ix.blobAt(path, position) };
+    }, async () => {
+      const { commit, tree } = await this.treeAt(ref.at);
+      return { commit, blob: tree && await this.reader.lookup(tree, path) };
+    });
     if (!commit || !blob) throw new RequestError(404, 'object_not_found', `no ${ref.type} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} in cluster ${ref.clusterId}${ref.at ? ` at ${ref.at}` : ''}`);
     const yaml = await this.reader.blobText(blob);
     return { commit, path, blob, yaml, object: parse(yaml) as unknown };
@@ -107,6 +147,22 @@ export class History {
   /** The commits that changed this object, newest first. Walks first-parent history comparing only its path. */
   async getVersions(ref: ObjectRef & { limit?: number }): Promise<Version[]> {
     const path = objectFilePath(ref);
+    const limit = ref.limit ?? 100;
+    return this.indexed(async (ix) => {
+      const found: { commit: string; kind: Version['kind'] }[] = [];
+      for (const v of ix.versionsOf(path)) {
+        found.push({ commit: ix.oid(v.position), kind: v.kind });
+        if (found.length >= limit) break;
+      }
+      return Promise.all(found.map(async ({ commit, kind }) => {
+        const c = await this.reader.commit(commit);
+        const managers = managersIn(c.message, path);
+        return { commit, time: iso(c.author.timestamp), subject: subjectOf(c.message), kind, ...(managers && { managers }) };
+      }));
+    }, () => this.versionsWalk(path, limit));
+  }
+
+  private async versionsWalk(path: string, limit: number): Promise<Version[]> {
     const versions: Version[] = [];
     let newer: { commit: string; time: number; message: string; blob?: string } | undefined;
     const version = (v: NonNullable<typeof newer>, kind: Version['kind']): Version => {
@@ -117,23 +173,26 @@ export class History {
       const blob = await this.reader.lookup(c.tree, path);
       if (newer && newer.blob !== blob) {
         versions.push(version(newer, !blob ? 'added' : !newer.blob ? 'deleted' : 'changed'));
-        if (versions.length >= (ref.limit ?? 100)) return versions;
+        if (versions.length >= limit) return versions;
       }
       newer = { commit: c.oid, time: c.author.timestamp, message: c.message, blob };
     }
     if (newer?.blob) versions.push(version(newer, 'added'));
-    return versions.slice(0, ref.limit ?? 100);
+    return versions.slice(0, limit);
   }
 
   /** The objects one commit changed under `prefix`, each with its field-level diff (cached: commits never change). */
-  async commitChanges(commit: string, prefix: string): Promise<ObjectChange[]> {
+  async commitChanges(commit: string, prefix: string, indexed?: { changes: PathChange[]; cut: boolean }): Promise<ObjectChange[]> {
     const key = `${commit}:${prefix}`;
     const cached = this.changeCache.get(key);
     if (cached) return cached;
     const c = await this.reader.commit(commit);
-    const parentTree = c.parents[0] ? (await this.reader.commit(c.parents[0])).tree : undefined;
+    // A parent that is not here (history cut by a shallow fetch): compared with nothing, as getVersions does, and
+    // not cached (a later fetch may bring it).
+    const parent = indexed || !c.parents[0] ? undefined : await this.reader.commit(c.parents[0]).catch(() => undefined);
+    const cut = indexed ? indexed.cut : c.parents[0] !== undefined && !parent;
     const changes: ObjectChange[] = [];
-    for (const p of await this.reader.diffTrees(parentTree, c.tree, prefix)) {
+    for (const p of indexed?.changes ?? await this.reader.diffTrees(parent?.tree, c.tree, prefix)) {
       const loc = parseObjectPath(p.path);
       if (!loc) continue;
       const [before, after] = await Promise.all([p.from, p.to].map(async (b) => (b ? parse(await this.reader.blobText(b)) : undefined)));
@@ -141,7 +200,7 @@ export class History {
       const managers = managersIn(c.message, p.path);
       changes.push({ clusterId: loc.clusterId, type: loc.type, namespace: loc.namespace, name, path: p.path, kind: p.kind, diff: diffObjects(before, after), ...(managers && { managers }) });
     }
-    this.changeCache.set(key, changes, changes.length + 1);
+    if (!cut) this.changeCache.set(key, changes, changes.length + 1);
     return changes;
   }
 
@@ -156,36 +215,73 @@ export class History {
       if (q.type) prefix += `/${q.type}${q.namespace ? `/${nsDir(q.namespace)}` : ''}`;
     }
     if (q.cursor && !/^[0-9a-f]{40}$/.test(q.cursor)) throw new RequestError(400, 'bad_cursor', 'cursor must be a commit id from nextCursor');
-    const commits: CommitChanges[] = [];
-    for await (const c of this.reader.commitsFrom(q.cursor)) {
-      const time = c.committer.timestamp * 1000; // in order along first-parent history (see GitReader.resolve)
-      if (commits.length >= limit) return { changes: commits, nextCursor: c.oid };
-      if (until !== undefined && time > until) continue;
-      if (since !== undefined && time < since) break;
-      let objects = await this.commitChanges(c.oid, prefix);
+    // One commit's entry: its objects under the filters, or undefined when none is left.
+    const entry = async (oid: string, indexed?: { changes: PathChange[]; cut: boolean }): Promise<CommitChanges | undefined> => {
+      let objects = await this.commitChanges(oid, prefix, indexed);
       if (!q.clusterId && (q.type || q.namespace)) {
         objects = objects.filter((o) => (!q.type || o.type === q.type) && (!q.namespace || o.namespace === q.namespace));
       }
       if (q.manager) objects = objects.filter((o) => o.managers?.some((m) => m.manager === q.manager));
-      if (objects.length) commits.push({ commit: c.oid, time: iso(c.author.timestamp), subject: subjectOf(c.message), objects });
-    }
-    return { changes: commits, nextCursor: undefined };
+      if (!objects.length) return undefined;
+      const c = await this.reader.commit(oid);
+      return { commit: oid, time: iso(c.author.timestamp), subject: subjectOf(c.message), objects };
+    };
+    return this.indexed(async (ix) => {
+      let p = q.cursor ? ix.position(q.cursor) : ix.size - 1;
+      if (p === undefined) return undefined; // a cursor off the branch's chain: walked from there
+      const commits: CommitChanges[] = [];
+      for (; p >= 0; p--) {
+        if (commits.length >= limit) return { changes: commits, nextCursor: ix.oid(p) as string | undefined };
+        const time = ix.committerTime(p) * 1000;
+        if (until !== undefined && time > until) continue;
+        if (since !== undefined && time < since) break;
+        if (!ix.touches(p, prefix)) continue;
+        const e = await entry(ix.oid(p), { changes: ix.changesAt(p, prefix), cut: p === 0 && ix.cutAt !== undefined });
+        if (e) commits.push(e);
+      }
+      return { changes: commits, nextCursor: undefined };
+    }, async () => {
+      const commits: CommitChanges[] = [];
+      for await (const c of this.reader.commitsFrom(q.cursor)) {
+        const time = c.committer.timestamp * 1000; // in order along first-parent history (see GitReader.resolve)
+        if (commits.length >= limit) return { changes: commits, nextCursor: c.oid as string | undefined };
+        if (until !== undefined && time > until) continue;
+        if (since !== undefined && time < since) break;
+        const e = await entry(c.oid);
+        if (e) commits.push(e);
+      }
+      return { changes: commits, nextCursor: undefined };
+    });
   }
 
   /** The field-level diff of one object between two commits or times (`to` defaults to now). */
   async diffObject(ref: ObjectRef & { from: string; to?: string }) {
     const path = objectFilePath(ref);
-    const [from, to] = await Promise.all([this.treeAt(ref.from), this.treeAt(ref.to)]);
-    const [a, b] = await Promise.all([from.tree, to.tree].map(async (t) => {
-      const blob = t && await this.reader.lookup(t, path);
-      return blob ? parse(await this.reader.blobText(blob)) : undefined;
-    }));
+    const ends = await this.indexed<FileAt[]>((ix) => {
+      const [from, to] = [ix.resolve(ref.from), ix.resolve(ref.to)];
+      if (!from || !to) return undefined;
+      return [from, to].map(({ position: p }) => (p === undefined ? {} : { commit: ix.oid(p), blob: ix.blobAt(path, p) }));
+    }, () => Promise.all([ref.from, ref.to].map(async (at) => {
+      const { commit, tree } = await this.treeAt(at);
+      return { commit, blob: tree && await this.reader.lookup(tree, path) };
+    })));
+    const [a, b] = await Promise.all(ends.map(async ({ blob }) => (blob ? parse(await this.reader.blobText(blob)) : undefined)));
     if (a === undefined && b === undefined) throw new RequestError(404, 'object_not_found', `no ${ref.type} ${ref.name} at either point`);
-    return { from: from.commit, to: to.commit, path, diff: diffObjects(a, b) };
+    return { from: ends[0].commit, to: ends[1].commit, path, diff: diffObjects(a, b) };
   }
 
   /** The newest commit that recorded this cluster (by its Kubetrail-Cluster trailer), walking at most `max` commits. */
   async lastClusterCommit(clusterId: string, max = 10_000) {
+    const found = await this.indexed((ix) => {
+      for (let p = ix.size - 1; p >= Math.max(0, ix.size - max); p--) if (ix.cluster(p) === clusterId) return { commit: ix.oid(p) };
+      return { commit: undefined };
+    }, async () => ({ commit: (await this.lastClusterCommitWalk(clusterId, max))?.commit }));
+    if (!found.commit) return undefined;
+    const c = await this.reader.commit(found.commit);
+    return { commit: c.oid, time: iso(c.author.timestamp), subject: subjectOf(c.message) };
+  }
+
+  private async lastClusterCommitWalk(clusterId: string, max: number) {
     let n = 0;
     for await (const c of this.reader.commitsFrom()) {
       if (clusterOfCommit(c.message) === clusterId) return { commit: c.oid, time: iso(c.author.timestamp), subject: subjectOf(c.message) };

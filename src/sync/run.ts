@@ -5,6 +5,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { AuditLog } from '../audit/audit-log.ts';
 import type { Config } from '../config/types.ts';
+import { updateIndexFile } from '../history/index-file.ts';
+import { GitReader } from '../history/reader.ts';
 import { mapLimit } from '../util/map-limit.ts';
 import { DEFAULT_STALE_MS, lockRepo } from '../store/lock.ts';
 import { maintainRepository } from '../store/maintenance.ts';
@@ -62,6 +64,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
   if (o.dryRun) return dryRun(config, o);
   const clusters = o.clusterIds ? config.clusters.filter((c) => o.clusterIds!.includes(c.id)) : config.clusters;
   const target = o.push ? remoteTarget(config, o.env) : undefined;
+  const existed = repositoryExists(config.repo);
   const repo = await openRepo(config);
   const lock = await lockRepo(repo.gitdir, { waitMs: o.lockWaitMs ?? 0, staleMs: lockStaleMs(o.env ?? process.env) });
   const assertLocked = () => lock.assertHeld();
@@ -107,7 +110,8 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       return timed({ results, pushError: (e as Error).message });
     }
   } finally {
-    await housekeeping(repo, assertLocked);
+    // A repository this run created is a CronJob's empty volume, gone after the run: no history index for it.
+    await housekeeping(repo, assertLocked, { historyIndex: existed });
     await lock.release();
   }
 }
@@ -119,7 +123,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
  */
 async function dryRun(config: Config, o: RunOptions): Promise<RunResult> {
   const clusters = o.clusterIds ? config.clusters.filter((c) => o.clusterIds!.includes(c.id)) : config.clusters;
-  const exists = existsSync(join(config.repo, '.git', 'HEAD')) || (existsSync(join(config.repo, 'HEAD')) && existsSync(join(config.repo, 'objects')));
+  const exists = repositoryExists(config.repo);
   const empty = exists ? undefined : await mkdtemp(join(tmpdir(), 'kubetrail-dry-run-'));
   try {
     const repo = empty ? await Repo.open(empty, { bare: true, branch: config.branch }) : await openRepo(config);
@@ -134,6 +138,8 @@ async function dryRun(config: Config, o: RunOptions): Promise<RunResult> {
   }
 }
 
+const repositoryExists = (dir: string) => existsSync(join(dir, '.git', 'HEAD')) || (existsSync(join(dir, 'HEAD')) && existsSync(join(dir, 'objects')));
+
 /** The lock's stale timeout: KUBETRAIL_LOCK_STALE_SECONDS (tests shorten it), else 30 s. */
 export function lockStaleMs(env: Record<string, string | undefined>): number {
   const seconds = Number(env.KUBETRAIL_LOCK_STALE_SECONDS);
@@ -143,7 +149,7 @@ export function lockStaleMs(env: Record<string, string | undefined>): number {
 // Housekeeping under the lock, last (after the push, whose fetches add packs): a repository that outlives its
 // runs (a daemon's, or a persistent volume's) would otherwise keep every small sync's objects as loose files
 // and every fetch's pack.
-export async function housekeeping(repo: Repo, assertLocked: () => Promise<void>): Promise<void> {
+export async function housekeeping(repo: Repo, assertLocked: () => Promise<void>, o: { historyIndex?: boolean } = {}): Promise<void> {
   try {
     await assertLocked();
     if (maintainRepository(repo.gitdir).looseObjectsPacked > 0) repo.writer.refresh();
@@ -155,6 +161,13 @@ export async function housekeeping(repo: Repo, assertLocked: () => Promise<void>
     await updateCommitGraph(repo.gitdir, (oid) => repo.objects.read(oid)); // path-limited `git log` stays fast
   } catch {
     // A cache: the next run catches up.
+  }
+  if (o.historyIndex === false) return;
+  try {
+    await assertLocked();
+    await updateIndexFile(repo, new GitReader(repo)); // history queries stay fast (history/index-file.ts)
+  } catch {
+    // A cache too.
   }
 }
 

@@ -1,9 +1,11 @@
 // What a shared remote does to history besides accepting pushes: pushes that race (replayed commits must keep
 // history in time order), a remote recreated empty, a remote force-pushed with another history. Every case ends
 // with a fresh clone that `git fsck` finds clean. Runs with the CLI under Node and under Deno.
-import { rmSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { indexFile } from '../../../src/history/index-file.ts';
+import { decodeRecords } from '../../../src/history/index-format.ts';
 import { GitReader } from '../../../src/history/reader.ts';
 import { History } from '../../../src/history/queries.ts';
 import { Repo } from '../../../src/store/repo.ts';
@@ -53,6 +55,17 @@ describe(`push history (CLI under ${runtime})`, () => {
     return clone;
   }
 
+  /**
+   * The history index each run keeps (history/index-file.ts) is the branch's first-parent chain as far as the
+   * repository has it (a replay's depth-1 fetch makes it shallow, yet the commits before are here), replays included.
+   */
+  const expectIndexOfBranch = async (repo: string) => {
+    const indexed = Array.from(decodeRecords(readFileSync(indexFile(join(repo, '.git')))), (r) => r.record.oid).reverse();
+    const chain: string[] = [];
+    for await (const c of new GitReader(await Repo.open(repo)).commitsFrom()) chain.push(c.oid);
+    expect(indexed).toEqual(chain);
+    expect(chain[0]).toBe(git(repo, ['rev-parse', 'HEAD']).trim());
+  };
   const stateIn = (clone: string, id: string) => git(clone, ['show', `HEAD:clusters/${id}/core.v1.ConfigMap/${id}/state.yaml`]).match(/v: "(\d+)"/)?.[1];
 
   it('a replayed commit is committed after its new parent, and at=<time> answers the branch as it was then', async () => {
@@ -89,6 +102,8 @@ describe(`push history (CLI under ${runtime})`, () => {
     expect(bAtThen.commit).toBe(times[2][0]);
     const { changes } = await history.getChanges({ since: between });
     expect(changes.map((c) => c.commit)).toEqual([tip[0], parent[0]]);
+    await expectIndexOfBranch(b.repo); // B's index had its own commit before the replay: cut back and continued
+    expect(git(b.repo, ['rev-parse', 'HEAD'])).toBe(`${tip[0]}\n`);
   });
 
   it('a remote recreated empty gets the whole history again, from a full and from a shallow (fresh volume) repository', async () => {
@@ -145,5 +160,6 @@ describe(`push history (CLI under ${runtime})`, () => {
     expect(stateIn(clone, `fa-${runtime}`)).toBe('3');
     expect(git(clone, ['show', 'HEAD:docs/README.md'])).toBe('someone else\'s repository\n');
     expect(git(clone, ['rev-list', '--merges', 'HEAD'])).toBe('');
+    await expectIndexOfBranch(a.repo); // rebuilt on the unrelated history
   });
 });

@@ -1,0 +1,126 @@
+// The history index on disk (<gitdir>/kubetrail/history-index): kept current by each sync's housekeeping under the
+// repository lock, read by History at start. Appending needs only the last records, so a sync's cost does not grow
+// with the history; when the branch moved to another line (a push re-applied the run's commits on a newer remote
+// head) the file is cut back to the newest commit still on the branch and continued from there.
+import { closeSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync, readSync, statSync, writeFileSync, writeSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Repo } from '../store/repo.ts';
+import { HistoryIndex } from './history-index.ts';
+import { hasCommit, indexable, missingCommits, recordsFor } from './index-build.ts';
+import { decodeLastRecord, decodeRecordAt, decodeRecords, encodeRecord, MAGIC } from './index-format.ts';
+import type { GitReader } from './reader.ts';
+
+export const indexFile = (gitdir: string) => join(gitdir, 'kubetrail', 'history-index');
+/** The file's stamp after the last update: when it differs, someone else wrote it and it is checked whole. */
+const writtenStamp = (gitdir: string) => join(gitdir, 'kubetrail', 'history-index.written');
+
+/** Commits one housekeeping adds at most: a long history without an index is covered over a few runs. */
+const MAX_NEW = 5_000;
+/** How many of the newest records are read to find where the branch left the indexed line. */
+const TAIL_RECORDS = 64;
+
+/** What the file holds, read whole into an in-memory index; an empty index when it is missing or unreadable. */
+export function loadIndexFile(gitdir: string): { index: HistoryIndex; stamp: string } {
+  const index = new HistoryIndex();
+  let stamp = '';
+  try {
+    const buf = readFileSync(indexFile(gitdir));
+    stamp = fileStamp(gitdir);
+    for (const { record } of decodeRecords(buf)) index.add(record);
+  } catch {
+    // Missing or unreadable: a cache, rebuilt from git.
+  }
+  return { index, stamp };
+}
+
+const readText = (file: string) => {
+  try {
+    return readFileSync(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+};
+
+/** Changes whenever the file is written. */
+export function fileStamp(gitdir: string): string {
+  try {
+    const s = statSync(indexFile(gitdir));
+    return `${s.size} ${s.mtimeMs} ${s.ino}`;
+  } catch {
+    return '';
+  }
+}
+
+/** The newest records (newest first) and where each ends, read backwards from the end of the file. */
+function tailRecords(fd: number): { oid: string; end: number }[] {
+  const size = fstatSync(fd).size;
+  const take = Math.min(size, 1 << 20);
+  const buf = Buffer.alloc(take);
+  readSync(fd, buf, 0, take, size - take);
+  const base = size - take;
+  const out: { oid: string; end: number }[] = [];
+  let end = take;
+  while (out.length < TAIL_RECORDS) {
+    const last = decodeLastRecord(buf, end, base === 0 ? MAGIC.length : 0);
+    if (!last) break;
+    out.push({ oid: last.record.oid, end: base + end });
+    end = last.start;
+  }
+  return out;
+}
+
+/** Where each valid record of the whole file ends, by commit (the slow path: the branch left the newest records). */
+function allRecordEnds(fd: number): Map<string, number> {
+  const buf = Buffer.alloc(fstatSync(fd).size);
+  readSync(fd, buf, 0, buf.length, 0);
+  return new Map(Array.from(decodeRecords(buf), ({ record, end }) => [record.oid, end]));
+}
+
+/** The first record's parent: set when history was cut there (see HistoryIndex.cutAt). */
+function firstRecordParent(fd: number): string | undefined {
+  const length = Buffer.alloc(4);
+  if (readSync(fd, length, 0, 4, MAGIC.length) < 4) return undefined;
+  const frame = Buffer.alloc(Math.min(length.readUInt32BE(0) + 12, fstatSync(fd).size - MAGIC.length));
+  readSync(fd, frame, 0, frame.length, MAGIC.length);
+  return decodeRecordAt(frame, 0)?.record.parent;
+}
+
+export interface IndexFileUpdate { added: number; remaining: number }
+
+/** Whether history cut before a commit whose parent is `cutAt` has since been fetched. */
+const deepened = async (reader: GitReader, cutAt: string | undefined) => cutAt !== undefined && await hasCommit(reader, cutAt);
+
+/**
+ * Brings the file up to the branch head: at most `maxNewCommits` of the commits it lacks, oldest first. The caller
+ * holds the repository lock (one writer). A torn or damaged tail is cut off; a file that is not an index is replaced.
+ */
+export async function updateIndexFile(repo: Repo, reader: GitReader, o: { maxNewCommits?: number } = {}): Promise<IndexFileUpdate> {
+  const head = await repo.head();
+  if (!head || !indexable(repo.gitdir)) return { added: 0, remaining: 0 };
+  mkdirSync(join(repo.gitdir, 'kubetrail'), { recursive: true });
+  const fd = openSync(indexFile(repo.gitdir), 'a+');
+  try {
+    const magic = Buffer.alloc(MAGIC.length);
+    const valid = readSync(fd, magic, 0, MAGIC.length, 0) === MAGIC.length && magic.equals(MAGIC)
+      && !await deepened(reader, firstRecordParent(fd)); // what was cut is here now: built again
+    const ours = valid && readText(writtenStamp(repo.gitdir)) === fileStamp(repo.gitdir);
+    let ends = valid ? (ours ? new Map(tailRecords(fd).map((r) => [r.oid, r.end])) : allRecordEnds(fd)) : new Map<string, number>();
+    if (ends.has(head) && ours) return { added: 0, remaining: 0 };
+    let missing = await missingCommits(reader, head, (oid) => ends.has(oid));
+    if (ours && !missing!.joined && fstatSync(fd).size > MAGIC.length) {
+      ends = allRecordEnds(fd);
+      missing = await missingCommits(reader, head, (oid) => ends.has(oid));
+    }
+    const { commits, joined } = missing!;
+    const keep = joined ? ends.get(joined)! : MAGIC.length;
+    const adding = commits.slice(0, o.maxNewCommits ?? MAX_NEW);
+    const frames = Buffer.concat([...(keep === MAGIC.length ? [MAGIC] : []), ...(await recordsFor(reader, adding, joined)).map(encodeRecord)]);
+    ftruncateSync(fd, keep === MAGIC.length ? 0 : keep);
+    // 'a+' appends at the end whatever the position: the file was just cut to where the new records go.
+    for (let done = 0; done < frames.length;) done += writeSync(fd, frames, done);
+    writeFileSync(writtenStamp(repo.gitdir), fileStamp(repo.gitdir));
+    return { added: adding.length, remaining: commits.length - adding.length };
+  } finally {
+    closeSync(fd);
+  }
+}
