@@ -36,6 +36,11 @@ export async function startApi(
   const server = await serveHttp(app.fetch, { port: o.port ?? config.api.port, hostname: config.api.host, tls });
   o.log({ msg: 'listening', port: server.port, tls: Boolean(tls), repo: config.repo, clusters: config.clusters.map((c) => c.id) });
   o.log({ level: access.notice.level, msg: access.notice.msg, anonymousReads: access.anonymousReads });
+  const warming = performance.now();
+  kubetrail.history.warm().then(
+    (commits) => o.log({ msg: 'history index loaded', commits: commits ?? 0, ms: Math.round(performance.now() - warming) }),
+    (e) => o.log({ level: 'warn', msg: 'history index not loaded: queries walk commits', error: String(e) }),
+  );
   const watching = o.schedule && config.mode === 'watch';
   const scheduler = o.schedule && !watching ? startScheduler(config, kubetrail, o.log) : undefined;
   if (scheduler) o.log({ msg: 'scheduled', jobs: scheduler.jobs });

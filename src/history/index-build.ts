@@ -15,7 +15,7 @@ export const hasCommit = (reader: GitReader, oid: string) => reader.commit(oid).
 
 export interface Missing {
   /** The commits after the join, oldest first. */
-  commits: CommitInfo[];
+  commits: string[];
   /** The newest commit the index knows on head's chain; undefined when the chain was followed to its root. */
   joined?: string;
 }
@@ -26,13 +26,13 @@ export interface Missing {
  * commits; undefined when there are more.
  */
 export async function missingCommits(reader: GitReader, head: string, known: (oid: string) => boolean, max = Infinity): Promise<Missing | undefined> {
-  const commits: CommitInfo[] = [];
+  const commits: string[] = [];
   for (let oid: string | undefined = head; oid; ) {
     if (known(oid)) return { commits: commits.reverse(), joined: oid };
     if (commits.length >= max) return undefined;
     const c: CommitInfo | undefined = await reader.commit(oid).catch((e) => (oid === head ? Promise.reject(e) : undefined));
     if (!c) break;
-    commits.push(c);
+    commits.push(oid);
     oid = c.parents[0];
   }
   return { commits: commits.reverse() };
@@ -42,14 +42,15 @@ export async function missingCommits(reader: GitReader, head: string, known: (oi
  * The records of `commits` (oldest first, each the first-parent child of the one before; the first of `after`, or
  * of nothing: a root, or where the chain is cut, compared with an empty tree).
  */
-export async function recordsFor(reader: GitReader, commits: CommitInfo[], after?: string): Promise<IndexRecord[]> {
+export async function recordsFor(reader: GitReader, commits: string[], after?: string): Promise<IndexRecord[]> {
   let parentTree = after ? (await reader.commit(after)).tree : undefined;
   const records: IndexRecord[] = [];
-  for (const c of commits) {
+  for (const oid of commits) {
+    const c = await reader.commit(oid);
     const changes = (await reader.diffTrees(parentTree, c.tree, 'clusters')).map((p) => (p.to ? { path: p.path, blob: p.to } : { path: p.path }));
     const cluster = clusterOfCommit(c.message);
     records.push({
-      oid: c.oid, ...(c.parents[0] && { parent: c.parents[0] }), committerTime: c.committer.timestamp, authorTime: c.author.timestamp,
+      oid, ...(c.parents[0] && { parent: c.parents[0] }), committerTime: c.committer.timestamp, authorTime: c.author.timestamp,
       ...(cluster && { cluster }), changes,
     });
     parentTree = c.tree;

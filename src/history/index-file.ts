@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Repo } from '../store/repo.ts';
 import { HistoryIndex } from './history-index.ts';
 import { hasCommit, indexable, missingCommits, recordsFor } from './index-build.ts';
-import { decodeLastRecord, decodeRecordAt, decodeRecords, encodeRecord, MAGIC } from './index-format.ts';
+import { decodeLastRecord, decodeRecordAt, decodeRecords, encodeRecord, loadRecords, MAGIC } from './index-format.ts';
 import type { GitReader } from './reader.ts';
 
 export const indexFile = (gitdir: string) => join(gitdir, 'kubetrail', 'history-index');
@@ -16,17 +16,20 @@ const writtenStamp = (gitdir: string) => join(gitdir, 'kubetrail', 'history-inde
 
 /** Commits one housekeeping adds at most: a long history without an index is covered over a few runs. */
 const MAX_NEW = 5_000;
+/** Commits whose records are written at once. */
+const CHUNK = 200;
 /** How many of the newest records are read to find where the branch left the indexed line. */
 const TAIL_RECORDS = 64;
 
 /** What the file holds, read whole into an in-memory index; an empty index when it is missing or unreadable. */
 export function loadIndexFile(gitdir: string): { index: HistoryIndex; stamp: string } {
-  const index = new HistoryIndex();
+  let index = new HistoryIndex();
   let stamp = '';
   try {
     const buf = readFileSync(indexFile(gitdir));
     stamp = fileStamp(gitdir);
-    for (const { record } of decodeRecords(buf)) index.add(record);
+    index = new HistoryIndex({ changes: Math.ceil(buf.length / 40) }); // a change takes ≥ 22 bytes, most ~60
+    loadRecords(buf, index);
   } catch {
     // Missing or unreadable: a cache, rebuilt from git.
   }
@@ -112,12 +115,20 @@ export async function updateIndexFile(repo: Repo, reader: GitReader, o: { maxNew
       missing = await missingCommits(reader, head, (oid) => ends.has(oid));
     }
     const { commits, joined } = missing!;
-    const keep = joined ? ends.get(joined)! : MAGIC.length;
     const adding = commits.slice(0, o.maxNewCommits ?? MAX_NEW);
-    const frames = Buffer.concat([...(keep === MAGIC.length ? [MAGIC] : []), ...(await recordsFor(reader, adding, joined)).map(encodeRecord)]);
-    ftruncateSync(fd, keep === MAGIC.length ? 0 : keep);
-    // 'a+' appends at the end whatever the position: the file was just cut to where the new records go.
-    for (let done = 0; done < frames.length;) done += writeSync(fd, frames, done);
+    const write = (b: Buffer) => {
+      for (let done = 0; done < b.length;) done += writeSync(fd, b, done);
+    };
+    if (joined) ftruncateSync(fd, ends.get(joined)!);
+    else {
+      ftruncateSync(fd, 0);
+      write(MAGIC);
+    }
+    // 'a+' appends at the end whatever the position. In chunks: memory stays bounded, and a run killed meanwhile
+    // leaves whole records for the next to continue from.
+    for (let i = 0; i < adding.length; i += CHUNK) {
+      write(Buffer.concat((await recordsFor(reader, adding.slice(i, i + CHUNK), i ? adding[i - 1] : joined)).map(encodeRecord)));
+    }
     writeFileSync(writtenStamp(repo.gitdir), fileStamp(repo.gitdir));
     return { added: adding.length, remaining: commits.length - adding.length };
   } finally {

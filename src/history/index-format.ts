@@ -2,7 +2,7 @@
 // with the files it changed under clusters/ and their new blob ids. Records are self-checking (checksum, and each
 // names its parent, which must be the record before), and carry their length at both ends, so a writer can append
 // after reading only the last one and a reader stops at a torn or foreign tail instead of trusting it.
-import { createHash } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 
 export const MAGIC = Buffer.from('KTHI0001');
 const ZERO = '0'.repeat(40);
@@ -28,7 +28,7 @@ export interface IndexRecord {
 
 const PREFIX = 'clusters/';
 
-const checksum = (body: Buffer) => createHash('sha1').update(body).digest().readUInt32BE(0);
+const checksum = (body: Buffer) => crc32(body);
 
 export function encodeRecord(r: IndexRecord): Buffer {
   const parts: Buffer[] = [];
@@ -61,41 +61,68 @@ export function encodeRecord(r: IndexRecord): Buffer {
   return frame;
 }
 
-function decodeBody(body: Buffer): IndexRecord {
-  const hex = (at: number) => body.toString('hex', at, at + 20);
-  const parent = hex(20);
+/** Receives a record's parts as they are decoded: loading a year of history makes no object per change. */
+export interface RecordSink {
+  commit(oid: string, parent: string | undefined, committerTime: number, authorTime: number, cluster: string | undefined): void;
+  /** `path` below clusters/ (no string built per change); the blob is the 20 bytes at `at` of `buf` (all zero: deleted). */
+  change(path: string, buf: Buffer, at: number): void;
+}
+
+/** Whether a body's lengths add up (checked before any of it reaches a sink). */
+function wellFormed(body: Buffer): boolean {
+  if (body.length < 53) return false;
+  let at = 49 + body.readUInt8(48);
+  if (at + 4 > body.length) return false;
+  const n = body.readUInt32BE(at);
+  at += 4;
+  for (let i = 0; i < n && at + 2 <= body.length; i++) at += 2 + body.readUInt16BE(at) + 20;
+  return at === body.length;
+}
+
+function visitBody(body: Buffer, sink: RecordSink): void {
+  const parent = body.toString('hex', 20, 40);
   const clusterLength = body.readUInt8(48);
+  sink.commit(body.toString('hex', 0, 20), parent === ZERO ? undefined : parent, body.readUInt32BE(40), body.readUInt32BE(44),
+    clusterLength ? body.toString('utf8', 49, 49 + clusterLength) : undefined);
   let at = 49 + clusterLength;
   const n = body.readUInt32BE(at);
   at += 4;
-  const changes: IndexChange[] = new Array(n);
   for (let i = 0; i < n; i++) {
     const length = body.readUInt16BE(at);
-    const path = PREFIX + body.toString('utf8', at + 2, at + 2 + length);
-    const blob = hex(at + 2 + length);
-    changes[i] = blob === ZERO ? { path } : { path, blob };
+    sink.change(body.toString('utf8', at + 2, at + 2 + length), body, at + 2 + length);
     at += 2 + length + 20;
   }
-  if (at !== body.length) throw new Error('record length');
-  return {
-    oid: hex(0), ...(parent !== ZERO && { parent }), committerTime: body.readUInt32BE(40), authorTime: body.readUInt32BE(44),
-    ...(clusterLength && { cluster: body.toString('utf8', 49, 49 + clusterLength) }), changes,
-  };
 }
 
-/** The record whose frame starts at `at`, and where the next starts; undefined when it is torn or damaged. */
-export function decodeRecordAt(buf: Buffer, at: number): { record: IndexRecord; end: number } | undefined {
+function decodeBody(body: Buffer): IndexRecord {
+  let record!: IndexRecord;
+  visitBody(body, {
+    commit: (oid, parent, committerTime, authorTime, cluster) => {
+      record = { oid, ...(parent && { parent }), committerTime, authorTime, ...(cluster && { cluster }), changes: [] };
+    },
+    change: (path, buf, at) => {
+      const blob = buf.toString('hex', at, at + 20);
+      record.changes.push(blob === ZERO ? { path: PREFIX + path } : { path: PREFIX + path, blob });
+    },
+  });
+  return record;
+}
+
+/** The checked body of the frame that starts at `at`, and where the next starts; undefined when torn or damaged. */
+function frameAt(buf: Buffer, at: number): { body: Buffer; end: number } | undefined {
   if (at + 4 > buf.length) return undefined;
   const length = buf.readUInt32BE(at);
   const end = at + 4 + length + 8;
   if (length < 53 || end > buf.length) return undefined;
   const body = buf.subarray(at + 4, at + 4 + length);
-  if (buf.readUInt32BE(at + 4 + length) !== checksum(body) || buf.readUInt32BE(at + 8 + length) !== length) return undefined;
-  try {
-    return { record: decodeBody(body), end };
-  } catch {
-    return undefined;
-  }
+  if (buf.readUInt32BE(at + 4 + length) !== checksum(body) || buf.readUInt32BE(at + 8 + length) !== length || !wellFormed(body)) return undefined;
+  return { body, end };
+}
+
+/** The record whose frame starts at `at`, and where the next starts; undefined when it is torn or damaged. */
+export function decodeRecordAt(buf: Buffer, at: number): { record: IndexRecord; end: number } | undefined {
+  const frame = frameAt(buf, at);
+  return frame && { record: decodeBody(frame.body), end: frame.end };
 }
 
 /**
@@ -112,19 +139,27 @@ export function decodeLastRecord(buf: Buffer, end = buf.length, minStart = MAGIC
 }
 
 /**
- * The records of a whole file from the start, each the first-parent child of the one before (the first a root
- * commit, or where the chain was cut: see HistoryIndex.cutAt), with where each ends; stops at the first that is torn, damaged or not linked. One at a time: a year
- * of history is ~100k records, too many to hold as objects at once.
+ * The records of a whole file from the start into `sink`, each the first-parent child of the one before (the first
+ * a root commit, or where the chain was cut: see HistoryIndex.cutAt); stops at the first that is torn, damaged or
+ * not linked.
  */
+export function loadRecords(buf: Buffer, sink: RecordSink): void {
+  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return;
+  let parent: Buffer | undefined;
+  for (let frame = frameAt(buf, MAGIC.length); frame; frame = frameAt(buf, frame.end)) {
+    if (parent && !parent.equals(frame.body.subarray(20, 40))) return;
+    visitBody(frame.body, sink);
+    parent = frame.body.subarray(0, 20);
+  }
+}
+
+/** As loadRecords, as record objects with where each ends (tests, and finding where to cut a file). */
 export function* decodeRecords(buf: Buffer): Generator<{ record: IndexRecord; end: number }> {
   if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return;
-  let at = MAGIC.length;
   let parent: string | undefined;
-  for (;;) {
-    const next = decodeRecordAt(buf, at);
-    if (!next || (parent !== undefined && next.record.parent !== parent)) return;
+  for (let next = decodeRecordAt(buf, MAGIC.length); next; next = decodeRecordAt(buf, next.end)) {
+    if (parent !== undefined && next.record.parent !== parent) return;
     yield next;
     parent = next.record.oid;
-    at = next.end;
   }
 }

@@ -45,6 +45,11 @@ export class History {
     if (o.index !== false) this.index = new IndexSource(reader);
   }
 
+  /** Loads the index (a server calls this at start, so the first query does not wait for it): commits indexed. */
+  async warm(): Promise<number | undefined> {
+    return (await this.index?.current())?.size;
+  }
+
   /**
    * Answers with the index when there is one and `fast` can (it returns undefined when it cannot), else by `walk`.
    * An answer read while the index was cut back (the branch moved to another line) may mix two lines: walked again.

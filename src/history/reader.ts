@@ -11,11 +11,16 @@ export interface PathChange { path: string; kind: 'added' | 'changed' | 'deleted
 
 export class GitReader {
   readonly repo: Repo;
-  private readonly trees = new Lru<string, Map<string, TreeEntryInfo>>(2_000_000); // weight: entries
-  private readonly commits = new Lru<string, CommitInfo>(100_000);
-  private readonly blobs = new Lru<string, string>(64 * 1024 * 1024); // weight: bytes
-  constructor(repo: Repo) {
+  private readonly trees: Lru<string, Map<string, TreeEntryInfo>>; // weight: entries
+  private readonly commits: Lru<string, CommitInfo>;
+  private readonly blobs = new Lru<string, string>(32 * 1024 * 1024); // weight: bytes
+  /** `small`: for one pass over history (a sync's housekeeping), not a server's repeated queries. */
+  constructor(repo: Repo, o: { small?: boolean } = {}) {
     this.repo = repo;
+    // A server's history answers come from the index (history-index.ts); trees are read for the current state
+    // (snapshots, type counts) and for walks where there is no index, commits for the answers' subjects.
+    this.trees = new Lru(o.small ? 100_000 : 500_000);
+    this.commits = new Lru(o.small ? 1_000 : 20_000);
   }
 
   async commit(oid: string): Promise<CommitInfo> {
