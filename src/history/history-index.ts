@@ -29,6 +29,10 @@ class U32List {
   set(i: number, v: number): void {
     this.data[i] = v;
   }
+  /** Gives back the room grown for (after a load: the next appends are few). */
+  trim(): void {
+    this.data = this.data.slice(0, Math.max(this.length, 16));
+  }
 }
 
 export interface IndexedChange { path: string; kind: 'added' | 'changed' | 'deleted'; from?: string; to?: string }
@@ -127,6 +131,12 @@ export class HistoryIndex implements RecordSink {
     this.lastChange.set(id, change);
     if ((change + 1) * 20 > this.blobs.length) this.blobs = Buffer.concat([this.blobs, Buffer.allocUnsafeSlow(this.blobs.length)]);
     for (let i = 0, to = change * 20; i < 20; i++) this.blobs[to + i] = buf[at + i]; // faster than copy() for 20 bytes
+  }
+
+  /** Gives back memory reserved while loading. */
+  trim(): void {
+    for (const list of [this.committerTimes, this.authorTimes, this.changeStart, this.changePath, this.changeCommit, this.changePrevious, this.lastChange]) list.trim();
+    this.blobs = Buffer.from(this.blobs.subarray(0, Math.max(this.changePath.length, 1024) * 20));
   }
 
   private changeEnd(position: number): number {

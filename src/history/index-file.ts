@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Repo } from '../store/repo.ts';
 import { HistoryIndex } from './history-index.ts';
 import { hasCommit, indexable, missingCommits, recordsFor } from './index-build.ts';
-import { decodeLastRecord, decodeRecordAt, decodeRecords, encodeRecord, loadRecords, MAGIC } from './index-format.ts';
+import { decodeLastRecord, decodeRecords, encodeRecord, loadRecords, MAGIC } from './index-format.ts';
 import type { GitReader } from './reader.ts';
 
 export const indexFile = (gitdir: string) => join(gitdir, 'kubetrail', 'history-index');
@@ -30,6 +30,7 @@ export function loadIndexFile(gitdir: string): { index: HistoryIndex; stamp: str
     stamp = fileStamp(gitdir);
     index = new HistoryIndex({ changes: Math.ceil(buf.length / 40) }); // a change takes ≥ 22 bytes, most ~60
     loadRecords(buf, index);
+    index.trim();
   } catch {
     // Missing or unreadable: a cache, rebuilt from git.
   }
@@ -57,7 +58,7 @@ export function fileStamp(gitdir: string): string {
 /** The newest records (newest first) and where each ends, read backwards from the end of the file. */
 function tailRecords(fd: number): { oid: string; end: number }[] {
   const size = fstatSync(fd).size;
-  const take = Math.min(size, 1 << 20);
+  const take = Math.min(size, 256 << 10); // 64 records of a few changes each fit many times over
   const buf = Buffer.alloc(take);
   readSync(fd, buf, 0, take, size - take);
   const base = size - take;
@@ -79,13 +80,15 @@ function allRecordEnds(fd: number): Map<string, number> {
   return new Map(Array.from(decodeRecords(buf), ({ record, end }) => [record.oid, end]));
 }
 
-/** The first record's parent: set when history was cut there (see HistoryIndex.cutAt). */
+/**
+ * The first record's parent: set when history was cut there (see HistoryIndex.cutAt). Read from its header alone
+ * (the first record of a repository's first sync lists every object: decoding it would cost each run).
+ */
 function firstRecordParent(fd: number): string | undefined {
-  const length = Buffer.alloc(4);
-  if (readSync(fd, length, 0, 4, MAGIC.length) < 4) return undefined;
-  const frame = Buffer.alloc(Math.min(length.readUInt32BE(0) + 12, fstatSync(fd).size - MAGIC.length));
-  readSync(fd, frame, 0, frame.length, MAGIC.length);
-  return decodeRecordAt(frame, 0)?.record.parent;
+  const header = Buffer.alloc(44);
+  if (readSync(fd, header, 0, 44, MAGIC.length) < 44) return undefined;
+  const parent = header.toString('hex', 24, 44);
+  return /^0+$/.test(parent) ? undefined : parent;
 }
 
 export interface IndexFileUpdate { added: number; remaining: number }

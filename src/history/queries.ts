@@ -38,6 +38,9 @@ type FileAt = { commit?: string; blob?: string };
 export class History {
   readonly reader: GitReader;
   private readonly changeCache = new Lru<string, ObjectChange[]>(20_000); // by commit id + prefix: immutable
+  // Parsed blobs for diffs (read only): a page of changes parses an object's version as one commit's "after" and
+  // the next one's "before"; YAML parsing is most of a first page's time.
+  private readonly parsed = new Lru<string, unknown>(4_000);
   private readonly index?: IndexSource;
   /** `index: false` answers every query by walking commits (the index's answers must equal these). */
   constructor(reader: GitReader, o: { index?: boolean } = {}) {
@@ -186,6 +189,12 @@ export class History {
     return versions.slice(0, limit);
   }
 
+  private async parsedBlob(oid: string): Promise<unknown> {
+    let value = this.parsed.get(oid);
+    if (value === undefined) this.parsed.set(oid, value = parse(await this.reader.blobText(oid)));
+    return value;
+  }
+
   /** The objects one commit changed under `prefix`, each with its field-level diff (cached: commits never change). */
   async commitChanges(commit: string, prefix: string, indexed?: { changes: PathChange[]; cut: boolean }): Promise<ObjectChange[]> {
     const key = `${commit}:${prefix}`;
@@ -200,7 +209,7 @@ export class History {
     for (const p of indexed?.changes ?? await this.reader.diffTrees(parent?.tree, c.tree, prefix)) {
       const loc = parseObjectPath(p.path);
       if (!loc) continue;
-      const [before, after] = await Promise.all([p.from, p.to].map(async (b) => (b ? parse(await this.reader.blobText(b)) : undefined)));
+      const [before, after] = await Promise.all([p.from, p.to].map((b) => (b ? this.parsedBlob(b) : undefined)));
       const name = ((after ?? before) as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? loc.file.replace(/\.yaml$/, '');
       const managers = managersIn(c.message, p.path);
       changes.push({ clusterId: loc.clusterId, type: loc.type, namespace: loc.namespace, name, path: p.path, kind: p.kind, diff: diffObjects(before, after), ...(managers && { managers }) });
@@ -270,7 +279,7 @@ export class History {
       const { commit, tree } = await this.treeAt(at);
       return { commit, blob: tree && await this.reader.lookup(tree, path) };
     })));
-    const [a, b] = await Promise.all(ends.map(async ({ blob }) => (blob ? parse(await this.reader.blobText(blob)) : undefined)));
+    const [a, b] = await Promise.all(ends.map(({ blob }) => (blob ? this.parsedBlob(blob) : undefined)));
     if (a === undefined && b === undefined) throw new RequestError(404, 'object_not_found', `no ${ref.type} ${ref.name} at either point`);
     return { from: ends[0].commit, to: ends[1].commit, path, diff: diffObjects(a, b) };
   }
