@@ -37,10 +37,10 @@ type FileAt = { commit?: string; blob?: string };
 
 export class History {
   readonly reader: GitReader;
-  private readonly changeCache = new Lru<string, ObjectChange[]>(20_000); // by commit id + prefix: immutable
+  private readonly changeCache = new Lru<string, ObjectChange[]>(5_000); // by commit id + prefix: immutable; weight: objects
   // Parsed blobs for diffs (read only): a page of changes parses an object's version as one commit's "after" and
   // the next one's "before"; YAML parsing is most of a first page's time.
-  private readonly parsed = new Lru<string, unknown>(4_000);
+  private readonly parsed = new Lru<string, unknown>(2_000);
   private readonly index?: IndexSource;
   /** `index: false` answers every query by walking commits (the index's answers must equal these). */
   constructor(reader: GitReader, o: { index?: boolean } = {}) {

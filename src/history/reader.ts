@@ -13,13 +13,13 @@ export class GitReader {
   readonly repo: Repo;
   private readonly trees: Lru<string, Map<string, TreeEntryInfo>>; // weight: entries
   private readonly commits: Lru<string, CommitInfo>;
-  private readonly blobs = new Lru<string, string>(32 * 1024 * 1024); // weight: bytes
+  private readonly blobs = new Lru<string, string>(16 * 1024 * 1024); // weight: bytes
   /** `small`: for one pass over history (a sync's housekeeping), not a server's repeated queries. */
   constructor(repo: Repo, o: { small?: boolean } = {}) {
     this.repo = repo;
     // A server's history answers come from the index (history-index.ts); trees are read for the current state
     // (snapshots, type counts) and for walks where there is no index, commits for the answers' subjects.
-    this.trees = new Lru(o.small ? 100_000 : 500_000);
+    this.trees = new Lru(o.small ? 100_000 : 200_000);
     this.commits = new Lru(o.small ? 1_000 : 20_000);
   }
 

@@ -165,7 +165,7 @@ export async function housekeeping(repo: Repo, assertLocked: () => Promise<void>
   if (o.historyIndex === false) return;
   try {
     await assertLocked();
-    await updateIndexFile(repo, new GitReader(repo)); // history queries stay fast (history/index-file.ts)
+    await updateIndexFile(repo, new GitReader(repo, { small: true })); // history queries stay fast (history/index-file.ts)
   } catch {
     // A cache too.
   }
