@@ -33,12 +33,12 @@ function random(seed: number) {
   };
 }
 
-export async function fastImportHistory(gitdir: string, o: HistoryOptions): Promise<void> {
-  const rand = random(o.seed ?? 1);
-  const objects = o.objects ?? 2000;
-  const shapes = o.shapes ?? true;
-  const start = o.startTime ?? 1_700_000_000;
-  const child = spawn('git', ['--git-dir', gitdir, 'fast-import', '--quiet', '--done'], {
+/**
+ * A running `git fast-import` into `gitdir`: `write` buffers its input (1 MiB at a time, waiting for the pipe),
+ * `done` ends the stream and rejects when fast-import failed.
+ */
+export function startFastImport(gitdir: string, args: string[] = []) {
+  const child = spawn('git', ['--git-dir', gitdir, 'fast-import', '--quiet', '--done', ...args], {
     stdio: ['pipe', 'inherit', 'inherit'],
     // Measured: fast-import grows its heap by many small brk() calls, ~100 µs each on the loaded CI machine
     // (7.5 s for 100 commits); a large top pad makes it 0.1 s.
@@ -53,11 +53,30 @@ export async function fastImportHistory(gitdir: string, o: HistoryOptions): Prom
     size = 0;
     if (!child.stdin.write(chunk)) await new Promise((r) => child.stdin.once('drain', r));
   };
-  const out = async (s: string) => {
+  const write = async (s: string) => {
     buffered.push(s);
     if ((size += s.length) > 1 << 20) await flush();
   };
-  const data = (s: string) => `data ${Buffer.byteLength(s)}\n${s}\n`;
+  const done = async () => {
+    await write('done\n');
+    await flush();
+    child.stdin.end();
+    if (await exited !== 0) throw new Error('git fast-import failed');
+  };
+  return { write, done };
+}
+
+/** A fast-import `data` command for `s`. */
+export const fastImportData = (s: string) => `data ${Buffer.byteLength(s)}\n${s}\n`;
+
+export async function fastImportHistory(gitdir: string, o: HistoryOptions): Promise<void> {
+  const rand = random(o.seed ?? 1);
+  const objects = o.objects ?? 2000;
+  const shapes = o.shapes ?? true;
+  const start = o.startTime ?? 1_700_000_000;
+  const fastImport = startFastImport(gitdir);
+  const out = fastImport.write;
+  const data = fastImportData;
   const alive = new Set<number>();
   let mark = 0;
   const commit = async (i: number, changes: string[], extra = '') => {
@@ -98,8 +117,5 @@ export async function fastImportHistory(gitdir: string, o: HistoryOptions): Prom
       await out(`commit refs/heads/main\nmark :${++mark}\ncommitter bench <bench@localhost> ${start + i * 60 + 20} +0000\n${data('octopus')}from :${mark - 1}\nmerge :${sides[1]}\nmerge :${sides[2]}\n`);
     }
   }
-  await out('done\n');
-  await flush();
-  child.stdin.end();
-  if (await exited !== 0) throw new Error('git fast-import failed');
+  await fastImport.done();
 }
