@@ -3,6 +3,7 @@
 //   raw paginated LIST (the floor) · kubetrail sync (first, no-change, 10 changed, 1% deleted) ·
 //   kubectl get -o yaml + awk + git pipeline · peak RSS · API latency on a 1,000-commit history.
 // --watch-minutes: then the watch bench (bench/watch.ts: latency and loss under churn, RSS over that many minutes).
+// --history-year COMMITS: then issue 21's year of history (bench/history-year.ts: queries at 1k and COMMITS side by side).
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,7 +21,7 @@ import { buildHistory } from './history.ts';
 import { configMap, loadConfigMaps, payload } from './load.ts';
 import { startGitServer } from '../test/env/git-server.ts';
 
-const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, scale: { type: 'string', default: '' }, 'history-commits': { type: 'string', default: '1000' }, 'watch-minutes': { type: 'string', default: '' } } });
+const { values } = parseArgs({ options: { objects: { type: 'string', default: '10000' }, runs: { type: 'string', default: '3' }, scale: { type: 'string', default: '' }, 'history-commits': { type: 'string', default: '1000' }, 'watch-minutes': { type: 'string', default: '' }, 'history-year': { type: 'string', default: '' } } });
 const N = Number(values.objects);
 const RUNS = Number(values.runs);
 const root = new URL('..', import.meta.url).pathname;
@@ -402,4 +403,9 @@ writeFileSync(join(root, 'bench/README.md'), `# Benchmarks\n\n\`npm run bench\` 
 // bench/results/watch-<day>.json) go into the README's "Watch mode" section by hand.
 if (values['watch-minutes']) {
   execFileSync(node, [join(root, 'bench/watch.ts'), '--minutes', values['watch-minutes'], ...(values.scale ? ['--objects', values.scale] : [])], { stdio: 'inherit' });
+}
+
+// Needs no apiserver: a fast-imported history (cached in bench/work/year-<commits>/); figures by hand into bench/README.md.
+if (values['history-year']) {
+  execFileSync(node, [join(root, 'bench/history-year.ts'), '--commits', values['history-year']], { stdio: 'inherit' });
 }
