@@ -43,8 +43,10 @@ export function gcAggressiveSize(gitdir: string, cacheDir: string, log: (s: stri
   if (o.cachedOnly) return undefined;
   const copy = join(cacheDir, 'gc-aggressive.git');
   rmSync(copy, { recursive: true, force: true });
-  execFileSync('git', ['clone', '-q', '--bare', '--no-local', gitdir, copy]);
+  // Hard links: gc writes new files and unlinks its own copy's; a clone would itself repack (with deltas) first.
+  execFileSync('cp', ['-al', gitdir, copy]);
   rmSync(join(copy, 'objects/info/commit-graphs'), { recursive: true, force: true });
+  rmSync(join(copy, 'kubetrail'), { recursive: true, force: true });
   const started = performance.now();
   execFileSync('nice', ['-n', '10', 'git', '--git-dir', copy, 'gc', '-q', '--aggressive', '--prune=now'], { env });
   const result = { ...repoSize(copy), ms: Math.round(performance.now() - started) };
