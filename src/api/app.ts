@@ -163,6 +163,7 @@ export function createApp(deps: AppDeps): Hono {
       clusterId: cluster, since: c.req.query('since') || undefined, until: c.req.query('until') || undefined,
       type: optionalType(c), namespace: optionalNamespace(c), manager: c.req.query('manager') || undefined,
       limit: intParam(c, 'limit', 20, 1, 500), cursor: c.req.query('cursor') || undefined,
+      objectsPerCommit: intParam(c, 'objectsPerCommit', 100, 1, 10_000),
     }));
   });
 

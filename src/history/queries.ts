@@ -1,12 +1,13 @@
 // Questions users ask of the history, answered from git: current objects, one object, its versions, changes, diffs.
 import { parse } from 'yaml';
-import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, namespaceDirFor, parseObjectPath } from '../model/object-path.ts';
+import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, namespaceDirFor, parseObjectPath, type ObjectLocation } from '../model/object-path.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
 import { attributionInMessage, managerList, type Attribution } from '../attribution/managed-fields.ts';
 import { diffObjects, type ObjectDiff } from './diff.ts';
 import { Lru } from './lru.ts';
 import { RequestError } from '../errors.ts';
 import { GitReader, type PathChange } from './reader.ts';
+import type { CommitInfo } from '../store/repo.ts';
 import type { HistoryIndex } from './history-index.ts';
 import { IndexSource } from './index-source.ts';
 
@@ -22,7 +23,14 @@ export interface ObjectChange {
   kind: PathChange['kind']; diff: ObjectDiff; managers?: Managers;
 }
 
-export interface CommitChanges { commit: string; time: string; subject: string; objects: ObjectChange[] }
+export interface CommitChanges {
+  commit: string; time: string; subject: string; objects: ObjectChange[];
+  /** How many objects matched when more than were listed (see getChanges' objectsPerCommit). */
+  objectsTotal?: number;
+}
+
+/** A file a commit changed, before its blobs are read. */
+type ChangedFile = PathChange & { loc: ObjectLocation; managers?: Managers };
 
 const iso = (seconds: number) => new Date(seconds * 1000).toISOString();
 const subjectOf = (message: string) => message.split('\n')[0];
@@ -37,7 +45,7 @@ type FileAt = { commit?: string; blob?: string };
 
 export class History {
   readonly reader: GitReader;
-  private readonly changeCache = new Lru<string, ObjectChange[]>(5_000); // by commit id + prefix: immutable; weight: objects
+  private readonly changeCache = new Lru<string, ObjectChange>(5_000); // by commit, path and blobs: immutable
   // Parsed blobs for diffs (read only): a page of changes parses an object's version as one commit's "after" and
   // the next one's "before"; YAML parsing is most of a first page's time.
   private readonly parsed = new Lru<string, unknown>(2_000);
@@ -195,31 +203,50 @@ export class History {
     return value;
   }
 
-  /** The objects one commit changed under `prefix`, each with its field-level diff (cached: commits never change). */
-  async commitChanges(commit: string, prefix: string, indexed?: { changes: PathChange[]; cut: boolean }): Promise<ObjectChange[]> {
-    const key = `${commit}:${prefix}`;
-    const cached = this.changeCache.get(key);
-    if (cached) return cached;
-    const c = await this.reader.commit(commit);
-    // A parent that is not here (history cut by a shallow fetch): compared with nothing, as getVersions does, and
-    // not cached (a later fetch may bring it).
+  /**
+   * The object files one commit changed under `prefix`, with their managers: cheap (a tree diff, or the index's
+   * list), no blob read. A parent that is not here (history cut by a shallow fetch) is compared with nothing, as
+   * getVersions does.
+   */
+  private async changedFiles(c: CommitInfo, prefix: string, indexed?: PathChange[]): Promise<ChangedFile[]> {
     const parent = indexed || !c.parents[0] ? undefined : await this.reader.commit(c.parents[0]).catch(() => undefined);
-    const cut = indexed ? indexed.cut : c.parents[0] !== undefined && !parent;
-    const changes: ObjectChange[] = [];
-    for (const p of indexed?.changes ?? await this.reader.diffTrees(parent?.tree, c.tree, prefix)) {
+    const files: ChangedFile[] = [];
+    for (const p of indexed ?? await this.reader.diffTrees(parent?.tree, c.tree, prefix)) {
       const loc = parseObjectPath(p.path);
       if (!loc) continue;
-      const [before, after] = await Promise.all([p.from, p.to].map((b) => (b ? this.parsedBlob(b) : undefined)));
-      const name = ((after ?? before) as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? loc.file.replace(/\.yaml$/, '');
       const managers = managersIn(c.message, p.path);
-      changes.push({ clusterId: loc.clusterId, type: loc.type, namespace: loc.namespace, name, path: p.path, kind: p.kind, diff: diffObjects(before, after), ...(managers && { managers }) });
+      files.push({ ...p, loc, ...(managers && { managers }) });
     }
-    if (!cut) this.changeCache.set(key, changes, changes.length + 1);
-    return changes;
+    return files;
+  }
+
+  /** One changed file as an object change with its field-level diff (cached: the same commit, path and blobs). */
+  private async objectChange(commit: string, f: ChangedFile): Promise<ObjectChange> {
+    const key = `${commit}:${f.path}:${f.from}:${f.to}`;
+    const cached = this.changeCache.get(key);
+    if (cached) return cached;
+    const [before, after] = await Promise.all([f.from, f.to].map((b) => (b ? this.parsedBlob(b) : undefined)));
+    const name = ((after ?? before) as { metadata?: { name?: string } } | undefined)?.metadata?.name ?? f.loc.file.replace(/\.yaml$/, '');
+    const change: ObjectChange = {
+      clusterId: f.loc.clusterId, type: f.loc.type, namespace: f.loc.namespace, name, path: f.path, kind: f.kind,
+      diff: diffObjects(before, after), ...(f.managers && { managers: f.managers }),
+    };
+    this.changeCache.set(key, change);
+    return change;
+  }
+
+  /** The objects one commit changed under `prefix`, each with its field-level diff. */
+  async commitChanges(commit: string, prefix: string): Promise<ObjectChange[]> {
+    const files = await this.changedFiles(await this.reader.commit(commit), prefix);
+    return Promise.all(files.map((f) => this.objectChange(commit, f)));
   }
 
   /** Commits with changes, newest first, with field-level diffs; `cursor` continues where the last page stopped. */
-  async getChanges(q: { clusterId?: string; since?: string; until?: string; type?: string; namespace?: string; manager?: string; limit?: number; cursor?: string }) {
+  async getChanges(q: {
+    clusterId?: string; since?: string; until?: string; type?: string; namespace?: string; manager?: string; limit?: number; cursor?: string;
+    /** Objects diffed and listed per commit (default 100): a first sync's commit adds thousands. */
+    objectsPerCommit?: number;
+  }) {
     const since = q.since ? parseTime(q.since, 'since') : undefined;
     const until = q.until ? parseTime(q.until, 'until') : undefined;
     const limit = q.limit ?? 20;
@@ -229,16 +256,18 @@ export class History {
       if (q.type) prefix += `/${q.type}${q.namespace ? `/${nsDir(q.namespace)}` : ''}`;
     }
     if (q.cursor && !/^[0-9a-f]{40}$/.test(q.cursor)) throw new RequestError(400, 'bad_cursor', 'cursor must be a commit id from nextCursor');
-    // One commit's entry: its objects under the filters, or undefined when none is left.
-    const entry = async (oid: string, indexed?: { changes: PathChange[]; cut: boolean }): Promise<CommitChanges | undefined> => {
-      let objects = await this.commitChanges(oid, prefix, indexed);
-      if (!q.clusterId && (q.type || q.namespace)) {
-        objects = objects.filter((o) => (!q.type || o.type === q.type) && (!q.namespace || o.namespace === q.namespace));
-      }
-      if (q.manager) objects = objects.filter((o) => o.managers?.some((m) => m.manager === q.manager));
-      if (!objects.length) return undefined;
+    const perCommit = q.objectsPerCommit ?? 100;
+    // One commit's entry: its objects under the filters (at most perCommit diffed), or undefined when none is left.
+    const entry = async (oid: string, indexed?: PathChange[]): Promise<CommitChanges | undefined> => {
       const c = await this.reader.commit(oid);
-      return { commit: oid, time: iso(c.author.timestamp), subject: subjectOf(c.message), objects };
+      let files = await this.changedFiles(c, prefix, indexed);
+      if (!q.clusterId && (q.type || q.namespace)) {
+        files = files.filter((f) => (!q.type || f.loc.type === q.type) && (!q.namespace || f.loc.namespace === q.namespace));
+      }
+      if (q.manager) files = files.filter((f) => f.managers?.some((m) => m.manager === q.manager));
+      if (!files.length) return undefined;
+      const objects = await Promise.all(files.slice(0, perCommit).map((f) => this.objectChange(oid, f)));
+      return { commit: oid, time: iso(c.author.timestamp), subject: subjectOf(c.message), objects, ...(files.length > perCommit && { objectsTotal: files.length }) };
     };
     return this.indexed(async (ix) => {
       let p = q.cursor ? ix.position(q.cursor) : ix.size - 1;
@@ -250,7 +279,7 @@ export class History {
         if (until !== undefined && time > until) continue;
         if (since !== undefined && time < since) break;
         if (!ix.touches(p, prefix)) continue;
-        const e = await entry(ix.oid(p), { changes: ix.changesAt(p, prefix), cut: p === 0 && ix.cutAt !== undefined });
+        const e = await entry(ix.oid(p), ix.changesAt(p, prefix));
         if (e) commits.push(e);
       }
       return { changes: commits, nextCursor: undefined };

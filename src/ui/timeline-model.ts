@@ -6,6 +6,8 @@ export interface TypeCount { type: string; added: number; changed: number; delet
 export interface TimelineEntry {
   commit: string; time: string; subject: string; clusterIds: string[];
   types: TypeCount[]; managers: string[]; objects: ObjectChange[];
+  /** All the objects the commit changed when only the first were listed (counts and managers are of those). */
+  objectsTotal?: number;
 }
 
 export function timelineEntry(c: CommitChanges): TimelineEntry {
@@ -20,6 +22,7 @@ export function timelineEntry(c: CommitChanges): TimelineEntry {
   return {
     commit: c.commit, time: c.time, subject: c.subject, clusterIds: [...new Set(c.objects.map((o) => o.clusterId))],
     types: [...types.values()].sort((a, b) => (a.type < b.type ? -1 : 1)), managers: [...managers].sort(), objects: c.objects,
+    ...(c.objectsTotal !== undefined && { objectsTotal: c.objectsTotal }),
   };
 }
 

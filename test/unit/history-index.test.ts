@@ -88,7 +88,7 @@ async function answers(h: History, commits: string[], times: number[], rand: () 
     const q = {
       clusterId: rand() < 0.6 ? ref.clusterId : undefined, type: rand() < 0.4 ? ref.type : undefined,
       namespace: rand() < 0.2 ? ref.namespace : undefined, since: rand() < 0.3 ? time() : undefined, until: rand() < 0.3 ? time() : undefined,
-      limit: pick([1, 5, 20]),
+      limit: pick([1, 5, 20]), objectsPerCommit: pick([1, 2, 100]),
     };
     let page = await settle(h.getChanges(q)) as { nextCursor?: string };
     out.push(page);

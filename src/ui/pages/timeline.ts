@@ -42,7 +42,7 @@ function entry(e: TimelineEntry, forge: ForgeLinks | undefined): Html {
 ${forge ? html`<a href="${forge.commit(e.commit)}">commit on the forge</a>` : ''}${pr ? html` <a href="${pr}">pull request</a>` : ''}</div>
 <ul class="tags" aria-label="Changes by type">${e.types.map((t) => html`<li>${t.type}: ${[t.added && `+${t.added}`, t.changed && `~${t.changed}`, t.deleted && `-${t.deleted}`].filter(Boolean).join(' ')}</li>`)}</ul>
 ${e.managers.length ? html`<p class="meta">Managers: ${e.managers.join(', ')}</p>` : ''}
-<details><summary>${e.objects.length} object${e.objects.length === 1 ? '' : 's'}</summary><ul>
+<details><summary>${e.objectsTotal ? `${e.objects.length} of ${e.objectsTotal} objects (counts above are of these)` : `${e.objects.length} object${e.objects.length === 1 ? '' : 's'}`}</summary><ul>
 ${e.objects.slice(0, OBJECTS_SHOWN).map((o) => html`<li>${o.kind} <a href="${objectUrl(o)}">${o.type} ${objectLabel(o)}</a>${o.managers?.length ? html` <span class="muted">by ${o.managers.map((m) => m.manager).join(', ')}</span>` : ''}</li>`)}
 ${e.objects.length > OBJECTS_SHOWN ? html`<li class="muted">… and ${e.objects.length - OBJECTS_SHOWN} more</li>` : ''}
 </ul></details>

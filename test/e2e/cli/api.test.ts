@@ -154,6 +154,12 @@ describe(`HTTP API (kubetrail serve under ${runtime})`, () => {
     const since = git(repo, ['log', '-1', '--format=%cI', commits[2]]).trim();
     const recent = await get(`/api/v1/changes?cluster=${id}&since=${encodeURIComponent(since)}`);
     expect(recent.body.changes.map((c: any) => c.commit)).toEqual([commits[3], commits[2]]);
+    // A commit of many objects (a first sync's) lists the first ones with their diffs and says how many there were.
+    const all = (await get(`/api/v1/changes?cluster=${id}&cursor=${commits[0]}`)).body.changes[0];
+    const one = (await get(`/api/v1/changes?cluster=${id}&cursor=${commits[0]}&objectsPerCommit=1`)).body.changes[0];
+    expect(all.objects.length).toBeGreaterThan(1);
+    expect(all.objectsTotal).toBeUndefined();
+    expect(one).toEqual({ ...all, objects: all.objects.slice(0, 1), objectsTotal: all.objects.length });
   });
 
   it('a deleted object is a 404 now, and its history remains', async () => {
@@ -231,6 +237,7 @@ describe(`HTTP API (kubetrail serve under ${runtime})`, () => {
     ['at unknown commit', `/api/v1/clusters/${id}/objects?at=${'0'.repeat(40)}`, 404, 'commit_not_found'],
     ['since garbage', '/api/v1/changes?since=last-week', 400, 'bad_since'],
     ['cursor garbage', '/api/v1/changes?cursor=zzz', 400, 'bad_cursor'],
+    ['objectsPerCommit zero', '/api/v1/changes?objectsPerCommit=0', 400, 'bad_objectsPerCommit'],
     ['diff without from', `/api/v1/clusters/${id}/objects/apps.v1.Deployment/${ns}/web/diff`, 400, 'bad_from'],
     ['unknown route', '/api/v1/nothing', 404, 'not_found'],
   ] as [string, string, number | number[], string | string[]][])('%s → %s %s, JSON, no stack trace', async (_what, p, status, code) => {
