@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ratio, type LatencySummary } from './percentile.ts';
 import { ensureYearHistory, yearDir, type YearManifest } from './year-history.ts';
-import { ensureCommitGraph, gcAggressiveSize, nativeLog, repoSize, syncsOnTop, type AfterSyncs, type NativeLog, type RepoSize } from './year-repo.ts';
+import { ensureCommitGraph, ensureHistoryIndex, gcAggressiveSize, nativeLog, repoSize, syncsOnTop, type AfterSyncs, type NativeLog, type RepoSize } from './year-repo.ts';
 import { measureServe, type ServeResult } from './year-serve.ts';
 
 const { values } = parseArgs({
@@ -34,6 +34,8 @@ for (const commits of sizes) {
   const { gitdir, manifest } = await ensureYearHistory(commits, { log });
   const commitGraphMs = await ensureCommitGraph(gitdir);
   if (commitGraphMs !== undefined) log(`year-${commits}: kubetrail's commit-graph of the whole history ${commitGraphMs} ms`);
+  const historyIndexMs = await ensureHistoryIndex(gitdir);
+  if (historyIndexMs !== undefined) log(`year-${commits}: kubetrail's history index of the whole history ${historyIndexMs} ms`);
   const commitIds = execFileSync('git', ['--git-dir', gitdir, 'rev-list', 'main'], { encoding: 'utf8', maxBuffer: 1 << 30 }).trim().split('\n');
   const serve = await measureServe(gitdir, yearDir(commits), manifest, commitIds, {
     requests: Number(values.requests), rowSeconds: Number(values['row-seconds']), minutes: Number(values.minutes), seed: 21, log,

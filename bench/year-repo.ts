@@ -3,6 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { updateIndexFile } from '../src/history/index-file.ts';
+import { GitReader } from '../src/history/reader.ts';
 import { updateCommitGraph } from '../src/store/commit-graph.ts';
 import { ObjectDatabase } from '../src/store/object-db.ts';
 import { Repo } from '../src/store/repo.ts';
@@ -63,6 +65,17 @@ export async function ensureCommitGraph(gitdir: string): Promise<number | undefi
   const started = performance.now();
   await updateCommitGraph(gitdir, (oid) => db.read(oid), { maxNewCommits: Infinity });
   return Math.round(performance.now() - started);
+}
+
+/**
+ * The history index a sync's housekeeping keeps (src/history/index-file.ts), built whole once for a generated
+ * history (no sync made it); ms, or undefined when it was there.
+ */
+export async function ensureHistoryIndex(gitdir: string): Promise<number | undefined> {
+  const repo = await Repo.open(gitdir, { bare: true });
+  const started = performance.now();
+  const { added } = await updateIndexFile(repo, new GitReader(repo, { small: true }), { maxNewCommits: Infinity });
+  return added ? Math.round(performance.now() - started) : undefined;
 }
 
 export interface NativeLog { query: string; lines: number; withoutMs: number; withMs: number; identical: boolean }
