@@ -68,7 +68,7 @@ a.native.forEach((q, i) => {
 const sizeCell = (s: RepoSize) => `${s.totalMB} MB: packs ${s.packMB} (${s.packs}), idx ${s.idxMB}, info ${s.infoMB}, other ${s.otherPackMB}, loose ${s.loose}`;
 lines.push(`| repository (objects/) | | ${results.map((r) => sizeCell(r.size)).join(' | ')} | |`);
 lines.push(`| the same after \`git gc --aggressive\` | | ${results.map((r) => (r.gcAggressive ? `${sizeCell(r.gcAggressive)}; ${f(r.gcAggressive.ms / 1000)} s` : 'not run')).join(' | ')} | |`);
-lines.push(`| after ${values.syncs} syncs on top (10 changed each): packs, loose; commit / housekeeping ms (max) | packs ≤ 20 | ${results.map((r) => `${r.afterSyncs.size.packs} packs, ${r.afterSyncs.size.loose} loose; ${Math.max(...r.afterSyncs.commitMs)} / ${Math.max(...r.afterSyncs.housekeepingMs)} ms`).join(' | ')} | |`);
+lines.push(`| after ${values.syncs} syncs on top (10 changed each): packs, loose; commit / housekeeping ms (max) | packs ≤ 20 | ${results.map((r) => `${r.afterSyncs.size.packs} packs, ${r.afterSyncs.size.loose} loose; ${Math.max(...r.afterSyncs.commitMs)} / ${Math.max(...r.afterSyncs.housekeepingMs)} ms; fsck ${r.afterSyncs.fsck}`).join(' | ')} | |`);
 lines.push(`| making the history: fast-import / kubetrail's commit-graph (s) | | ${results.map((r) => `${f(r.manifest.generation.fastImportMs / 1000)} / ${r.commitGraphMs === undefined ? 'cached' : f(r.commitGraphMs / 1000)}`).join(' | ')} | |`);
 const table = lines.join('\n');
 console.log(table);

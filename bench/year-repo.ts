@@ -106,7 +106,7 @@ export function nativeLog(gitdir: string, m: YearManifest, runs: number): Native
   });
 }
 
-export interface AfterSyncs { syncs: number; commitMs: number[]; housekeepingMs: number[]; size: RepoSize; graphVerify: string }
+export interface AfterSyncs { syncs: number; commitMs: number[]; housekeepingMs: number[]; size: RepoSize; graphVerify: string; fsck: string }
 
 /**
  * `syncs` commits written on a hard-linked copy as a sync writes them (its object batch, commitClusterTree, the
@@ -142,7 +142,12 @@ export async function syncsOnTop(gitdir: string, cacheDir: string, syncs: number
       housekeepingMs.push(Math.round(performance.now() - h));
     }
     const graphVerify = execFileSync('git', ['--git-dir', copy, 'commit-graph', 'verify'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] }).trim() || 'ok';
-    return { syncs, commitMs, housekeepingMs, size: repoSize(copy), graphVerify };
+    // A full fsck reads every object (minutes at 100k commits): reachability only above 10k commits.
+    const full = Number(git(copy, ['rev-list', '--count', 'main']).toString()) <= 10_000;
+    const f = performance.now();
+    const out = execFileSync('git', ['--git-dir', copy, 'fsck', '--no-progress', ...(full ? ['--full'] : ['--connectivity-only'])], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'], maxBuffer: 1 << 30 }).trim();
+    const fsck = `${full ? '--full' : '--connectivity-only'} ${out || 'clean'} (${Math.round(performance.now() - f)} ms)`;
+    return { syncs, commitMs, housekeepingMs, size: repoSize(copy), graphVerify, fsck };
   } finally {
     rmSync(copy, { recursive: true, force: true });
   }
