@@ -4,7 +4,7 @@
 // Usage: node bench/history-year.ts [--commits 100000] [--small 1000] [--minutes 10] [--requests 200] [--label before]
 // [--skip-gc: use `git gc --aggressive`'s size only when cached]
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
@@ -25,7 +25,7 @@ const log = (s: string) => console.error(`[${new Date().toISOString().slice(11, 
 const sizes = [...new Set([Number(values.small), Number(values.commits)])].sort((a, b) => a - b);
 
 interface SizeResult {
-  commits: number; manifest: Omit<YearManifest, 'hot' | 'cold'> & { hot: number; cold: number }; commitGraphMs?: number;
+  commits: number; manifest: Omit<YearManifest, 'hot' | 'cold'> & { hot: number; cold: number }; commitGraphMs?: number; keptAtStart: string[];
   serve: ServeResult; native: NativeLog[]; size: RepoSize; gcAggressive?: RepoSize & { ms: number }; afterSyncs: AfterSyncs;
 }
 const results: SizeResult[] = [];
@@ -37,6 +37,12 @@ for (const commits of sizes) {
   const historyIndexMs = await ensureHistoryIndex(gitdir);
   if (historyIndexMs !== undefined) log(`year-${commits}: kubetrail's history index of the whole history ${historyIndexMs} ms`);
   const commitIds = execFileSync('git', ['--git-dir', gitdir, 'rev-list', 'main'], { encoding: 'utf8', maxBuffer: 1 << 30 }).trim().split('\n');
+  // What kubetrail keeps of its own in the repository when serve starts (an index left by an earlier run is used as a
+  // persisted one would be; delete <gitdir>/kubetrail to measure a start without it).
+  const own = join(gitdir, 'kubetrail');
+  const kept = existsSync(own) ? readdirSync(own, { recursive: true, withFileTypes: true }).filter((e) => e.isFile())
+    .map((e) => `${join(e.parentPath, e.name).slice(own.length + 1)} ${statSync(join(e.parentPath, e.name)).size} B`) : [];
+  log(`year-${commits}: <gitdir>/kubetrail at start: ${kept.join(', ') || 'none'}`);
   const serve = await measureServe(gitdir, yearDir(commits), manifest, commitIds, {
     requests: Number(values.requests), rowSeconds: Number(values['row-seconds']), minutes: Number(values.minutes), seed: 21, log,
   });
@@ -47,7 +53,7 @@ for (const commits of sizes) {
   log(`year-${commits}: ${values.syncs} syncs on top`);
   const afterSyncs = await syncsOnTop(gitdir, yearDir(commits), Number(values.syncs), 10);
   const { hot, cold, ...rest } = manifest;
-  results.push({ commits, manifest: { ...rest, hot: hot.length, cold: cold.length }, commitGraphMs, serve, native, size, gcAggressive, afterSyncs });
+  results.push({ commits, manifest: { ...rest, hot: hot.length, cold: cold.length }, commitGraphMs, keptAtStart: kept, serve, native, size, gcAggressive, afterSyncs });
 }
 
 // The table: one column pair per size, and the growth from the smallest to the largest.
