@@ -14,12 +14,14 @@ export class IndexSource {
   private readonly reader: GitReader;
   private index?: HistoryIndex;
   private stamp = '';
+  /** The head (and file stamp) found too far from the index: queries walk without looking again until either moves. */
+  private tooFar = '';
   private readonly queue = serialQueue();
   constructor(reader: GitReader) {
     this.reader = reader;
   }
 
-  /** The index up to the branch head, or undefined (no head, a shallow repository, or too far behind). */
+  /** The index up to the branch head, or undefined (no head, grafts or replaced commits, or too far behind). */
   current(): Promise<HistoryIndex | undefined> {
     return this.queue(() => this.catchUp());
   }
@@ -29,6 +31,7 @@ export class IndexSource {
     const head = await this.reader.repo.head();
     if (!head || !indexable(gitdir)) return undefined;
     if (this.index?.tip === head) return this.index;
+    if (this.tooFar === `${head} ${fileStamp(gitdir)}`) return undefined;
     for (const reload of [false, true]) {
       if (!this.index || reload) {
         if (reload && fileStamp(gitdir) === this.stamp) break; // nothing newer on disk to start from
@@ -43,6 +46,7 @@ export class IndexSource {
       for (const r of records) index.add(r);
       return index;
     }
+    this.tooFar = `${head} ${this.stamp}`;
     return undefined;
   }
 }
