@@ -1,7 +1,7 @@
 // The branch's first-parent history held compactly in memory: per commit its times, cluster and changed files, per
 // file the chain of its changes. Answers "which commits changed this object", "what was its blob at commit N",
-// "what did commit N change" without reading a tree; History checks every answer's commit against git first.
-import { RequestError } from '../errors.ts';
+// "what did commit N change" without reading a tree; History uses it only while it ends at the branch head.
+import { parseAt, prefixNotFound } from './at.ts';
 import type { IndexRecord, RecordSink } from './index-format.ts';
 
 const NONE = 0xffffffff;
@@ -213,18 +213,17 @@ export class HistoryIndex implements RecordSink {
 
   /** `at` (see GitReader.resolve) on the index; undefined when only git can say (a commit off the branch's chain). */
   resolve(at?: string): IndexedAt | undefined {
-    if (at === undefined || at === '') return { position: this.size - 1 };
-    if (/^[0-9a-f]{40}$/.test(at)) {
-      const position = this.position(at);
+    const a = parseAt(at);
+    if ('head' in a) return { position: this.size - 1 };
+    if ('commit' in a) {
+      const position = this.position(a.commit);
       return position === undefined ? undefined : { position };
     }
-    if (/^[0-9a-f]{4,39}$/.test(at)) {
-      for (let p = this.size - 1; p >= 0; p--) if (this.oid(p).startsWith(at)) return { position: p };
-      throw new RequestError(404, 'commit_not_found', `no commit ${at} on the branch`);
+    if ('prefix' in a) {
+      for (let p = this.size - 1; p >= 0; p--) if (this.oid(p).startsWith(a.prefix)) return { position: p };
+      throw prefixNotFound(a.prefix);
     }
-    const time = Date.parse(at);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(time)) throw new RequestError(400, 'bad_at', `"${at}" is neither a commit id nor an ISO time`);
-    for (let p = this.size - 1; p >= 0; p--) if (this.committerTime(p) * 1000 <= time) return { position: p };
+    for (let p = this.size - 1; p >= 0; p--) if (this.committerTime(p) * 1000 <= a.time) return { position: p };
     return {};
   }
 

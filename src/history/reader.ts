@@ -2,6 +2,7 @@
 // results are cached by id in bounded LRUs; a request walks only commits and subtrees that differ.
 import type { CommitInfo, Repo } from '../store/repo.ts';
 import { RequestError } from '../errors.ts';
+import { parseAt, prefixNotFound } from './at.ts';
 import { Lru } from './lru.ts';
 
 export interface TreeEntryInfo { name: string; oid: string; isTree: boolean }
@@ -99,24 +100,21 @@ export class GitReader {
    * Undefined `at` means the branch head.
    */
   async resolve(at?: string): Promise<string | undefined> {
-    if (at === undefined || at === '') return this.repo.head();
-    if (/^[0-9a-f]{40}$/.test(at)) {
-      await this.commit(at).catch(() => {
-        throw new RequestError(404, 'commit_not_found', `no commit ${at}`);
+    const a = parseAt(at);
+    if ('head' in a) return this.repo.head();
+    if ('commit' in a) {
+      await this.commit(a.commit).catch(() => {
+        throw new RequestError(404, 'commit_not_found', `no commit ${a.commit}`);
       });
-      return at;
+      return a.commit;
     }
-    if (/^[0-9a-f]{4,39}$/.test(at)) {
-      for await (const c of this.commitsFrom()) if (c.oid.startsWith(at)) return c.oid;
-      throw new RequestError(404, 'commit_not_found', `no commit ${at} on the branch`);
-    }
-    const time = Date.parse(at);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(at) || Number.isNaN(time)) {
-      throw new RequestError(400, 'bad_at', `"${at}" is neither a commit id nor an ISO time`);
+    if ('prefix' in a) {
+      for await (const c of this.commitsFrom()) if (c.oid.startsWith(a.prefix)) return c.oid;
+      throw prefixNotFound(a.prefix);
     }
     // Committer time: when the commit joined the branch, in order along first-parent history even after a push
     // replayed it onto a newer remote head (its author time, when the cluster was read, may be older).
-    for await (const c of this.commitsFrom()) if (c.committer.timestamp * 1000 <= time) return c.oid;
+    for await (const c of this.commitsFrom()) if (c.committer.timestamp * 1000 <= a.time) return c.oid;
     return undefined; // before the first commit: nothing existed yet
   }
 }
