@@ -184,15 +184,6 @@ export class HistoryIndex implements RecordSink {
     return out;
   }
 
-  /** Whether commit `position` changed anything under `prefix/` (without building the list). */
-  touches(position: number, prefix: string): boolean {
-    const under = keyPrefix(prefix);
-    for (let c = this.changeStart.get(position), end = this.changeEnd(position); c < end; c++) {
-      if (this.paths[this.changePath.get(c)].startsWith(under)) return true;
-    }
-    return false;
-  }
-
   /** The commits that changed `path`, newest first, from commit `from` (default: the tip) down. */
   *versionsOf(path: string, from = this.size - 1): Generator<IndexedVersion> {
     const id = this.pathIds.get(key(path) ?? '');

@@ -259,6 +259,7 @@ export class History {
     const perCommit = q.objectsPerCommit ?? 100;
     // One commit's entry: its objects under the filters (at most perCommit diffed), or undefined when none is left.
     const entry = async (oid: string, indexed?: PathChange[]): Promise<CommitChanges | undefined> => {
+      if (indexed?.length === 0) return undefined; // the index says it changed nothing here: no commit read
       const c = await this.reader.commit(oid);
       let files = await this.changedFiles(c, prefix, indexed);
       if (!q.clusterId && (q.type || q.namespace)) {
@@ -269,32 +270,28 @@ export class History {
       const objects = await Promise.all(files.slice(0, perCommit).map((f) => this.objectChange(oid, f)));
       return { commit: oid, time: iso(c.author.timestamp), subject: subjectOf(c.message), objects, ...(files.length > perCommit && { objectsTotal: files.length }) };
     };
-    return this.indexed(async (ix) => {
-      let p = q.cursor ? ix.position(q.cursor) : ix.size - 1;
-      if (p === undefined) return undefined; // a cursor off the branch's chain: walked from there
-      const commits: CommitChanges[] = [];
-      for (; p >= 0; p--) {
-        if (commits.length >= limit) return { changes: commits, nextCursor: ix.oid(p) as string | undefined };
-        const time = ix.committerTime(p) * 1000;
-        if (until !== undefined && time > until) continue;
-        if (since !== undefined && time < since) break;
-        if (!ix.touches(p, prefix)) continue;
-        const e = await entry(ix.oid(p), ix.changesAt(p, prefix));
-        if (e) commits.push(e);
+    // A page along first-parent history from `commits` (newest first); `indexed`: the commit's files from the index.
+    const page = async (commits: AsyncIterable<{ oid: string; time: number; indexed?: PathChange[] }>) => {
+      const changes: CommitChanges[] = [];
+      for await (const c of commits) {
+        if (changes.length >= limit) return { changes, nextCursor: c.oid as string | undefined };
+        if (until !== undefined && c.time > until) continue;
+        if (since !== undefined && c.time < since) break;
+        const e = await entry(c.oid, c.indexed);
+        if (e) changes.push(e);
       }
-      return { changes: commits, nextCursor: undefined };
-    }, async () => {
-      const commits: CommitChanges[] = [];
-      for await (const c of this.reader.commitsFrom(q.cursor)) {
-        const time = c.committer.timestamp * 1000; // in order along first-parent history (see GitReader.resolve)
-        if (commits.length >= limit) return { changes: commits, nextCursor: c.oid as string | undefined };
-        if (until !== undefined && time > until) continue;
-        if (since !== undefined && time < since) break;
-        const e = await entry(c.oid);
-        if (e) commits.push(e);
-      }
-      return { changes: commits, nextCursor: undefined };
-    });
+      return { changes, nextCursor: undefined };
+    };
+    return this.indexed((ix) => {
+      const from = q.cursor ? ix.position(q.cursor) : ix.size - 1;
+      if (from === undefined) return undefined; // a cursor off the branch's chain: walked from there
+      return page((async function* () {
+        for (let p = from; p >= 0; p--) yield { oid: ix.oid(p), time: ix.committerTime(p) * 1000, indexed: ix.changesAt(p, prefix) };
+      })());
+    }, () => page((async function* (reader: GitReader) {
+      // Committer time: in order along first-parent history (see GitReader.resolve).
+      for await (const c of reader.commitsFrom(q.cursor)) yield { oid: c.oid, time: c.committer.timestamp * 1000 };
+    })(this.reader)));
   }
 
   /** The field-level diff of one object between two commits or times (`to` defaults to now). */
