@@ -144,22 +144,20 @@ export function decodeLastRecord(buf: Buffer, end = buf.length, minStart = MAGIC
  * not linked.
  */
 export function loadRecords(buf: Buffer, sink: RecordSink): void {
-  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return;
-  let parent: Buffer | undefined;
-  for (let frame = frameAt(buf, MAGIC.length); frame; frame = frameAt(buf, frame.end)) {
-    if (parent && !parent.equals(frame.body.subarray(20, 40))) return;
-    visitBody(frame.body, sink);
-    parent = frame.body.subarray(0, 20);
-  }
+  for (const frame of linkedFrames(buf)) visitBody(frame.body, sink);
 }
 
 /** As loadRecords, as record objects with where each ends (tests, and finding where to cut a file). */
 export function* decodeRecords(buf: Buffer): Generator<{ record: IndexRecord; end: number }> {
+  for (const frame of linkedFrames(buf)) yield { record: decodeBody(frame.body), end: frame.end };
+}
+
+function* linkedFrames(buf: Buffer): Generator<{ body: Buffer; end: number }> {
   if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return;
-  let parent: string | undefined;
-  for (let next = decodeRecordAt(buf, MAGIC.length); next; next = decodeRecordAt(buf, next.end)) {
-    if (parent !== undefined && next.record.parent !== parent) return;
-    yield next;
-    parent = next.record.oid;
+  let parent: Buffer | undefined;
+  for (let frame = frameAt(buf, MAGIC.length); frame; frame = frameAt(buf, frame.end)) {
+    if (parent && !parent.equals(frame.body.subarray(20, 40))) return;
+    yield frame;
+    parent = frame.body.subarray(0, 20);
   }
 }
