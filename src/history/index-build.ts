@@ -10,8 +10,12 @@ import type { GitReader } from './reader.ts';
 /** Grafts and replacements change what git calls a commit's parent: no index then (History walks). */
 export const indexable = (gitdir: string) => !['info/grafts', 'refs/replace'].some((p) => existsSync(join(gitdir, p)));
 
-/** Whether git has the commit (a shallow fetch leaves a chain cut where the parents were not fetched). */
-export const hasCommit = (reader: GitReader, oid: string) => reader.commit(oid).then(() => true, () => false);
+/**
+ * Whether history that was cut before a commit whose parent is `cutAt` (a shallow fetch: see HistoryIndex.cutAt)
+ * has since been fetched: then an index that starts there no longer says what git says.
+ */
+export const deepened = async (reader: GitReader, cutAt: string | undefined) =>
+  cutAt !== undefined && await reader.commit(cutAt).then(() => true, () => false);
 
 export interface Missing {
   /** The commits after the join, oldest first. */

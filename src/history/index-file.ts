@@ -6,7 +6,7 @@ import { closeSync, ftruncateSync, fstatSync, mkdirSync, openSync, readFileSync,
 import { join } from 'node:path';
 import type { Repo } from '../store/repo.ts';
 import { HistoryIndex } from './history-index.ts';
-import { hasCommit, indexable, missingCommits, recordsFor } from './index-build.ts';
+import { deepened, indexable, missingCommits, recordsFor } from './index-build.ts';
 import { decodeLastRecord, decodeRecords, encodeRecord, loadRecords, MAGIC } from './index-format.ts';
 import type { GitReader } from './reader.ts';
 
@@ -92,9 +92,6 @@ function firstRecordParent(fd: number): string | undefined {
 }
 
 export interface IndexFileUpdate { added: number; remaining: number }
-
-/** Whether history cut before a commit whose parent is `cutAt` has since been fetched. */
-const deepened = async (reader: GitReader, cutAt: string | undefined) => cutAt !== undefined && await hasCommit(reader, cutAt);
 
 /**
  * Brings the file up to the branch head: at most `maxNewCommits` of the commits it lacks, oldest first. The caller

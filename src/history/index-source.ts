@@ -3,7 +3,7 @@
 // further from every indexed commit than a query should wait for, there is no index and History walks instead.
 import { serialQueue } from '../util/serial.ts';
 import { HistoryIndex } from './history-index.ts';
-import { hasCommit, indexable, missingCommits, recordsFor } from './index-build.ts';
+import { deepened, indexable, missingCommits, recordsFor } from './index-build.ts';
 import { fileStamp, loadIndexFile } from './index-file.ts';
 import type { GitReader } from './reader.ts';
 
@@ -37,7 +37,7 @@ export class IndexSource {
         if (reload && fileStamp(gitdir) === this.stamp) break; // nothing newer on disk to start from
         ({ index: this.index, stamp: this.stamp } = loadIndexFile(gitdir));
       }
-      if (this.index.cutAt && await hasCommit(this.reader, this.index.cutAt)) this.index = new HistoryIndex(); // history deepened
+      if (await deepened(this.reader, this.index.cutAt)) this.index = new HistoryIndex();
       const index = this.index;
       const missing = await missingCommits(this.reader, head, (oid) => index.position(oid) !== undefined, MAX_CATCH_UP);
       if (!missing) continue;
