@@ -103,15 +103,21 @@ async function answers(h: History, commits: string[], times: number[], rand: () 
   return out;
 }
 
+/** A new bare repository and what grows its history, deterministic for `seed`. */
+async function randomHistory(name: string, seed: number) {
+  const dir = join(work, name);
+  const repo = await Repo.open(dir, { bare: true });
+  const rand = random(seed);
+  const files = new Map<string, string>();
+  const clock = { t: 1_750_000_000 };
+  return { dir, repo, rand, files, grow: (n: number, tag: string) => grow(repo, files, n, rand, clock, tag) };
+}
+
 const git = (dir: string, args: string[]) => execFileSync('git', ['--git-dir', dir, ...args]).toString();
 
 describe('history index', () => {
   it('answers every query as walking git does, across catch-up, a moved branch and a reload', async () => {
-    const dir = join(work, 'random');
-    const repo = await Repo.open(dir, { bare: true });
-    const rand = random(7);
-    const files = new Map<string, string>();
-    const clock = { t: 1_750_000_000 };
+    const { dir, repo, rand, files, grow: more } = await randomHistory('random', 7);
     const commits: string[] = [];
     const walking = new History(new GitReader(repo), { index: false });
     const indexed = new History(new GitReader(repo));
@@ -121,9 +127,9 @@ describe('history index', () => {
       expect(await answers(h, commits, times, random(seed))).toEqual(await answers(walking, commits, times, random(seed)));
     };
 
-    commits.push(...await grow(repo, files, 120, rand, clock, 'a'));
+    commits.push(...await more(120, 'a'));
     expect(await updateIndexFile(repo, new GitReader(repo))).toEqual({ added: 120, remaining: 0 });
-    commits.push(...await grow(repo, files, 80, rand, clock, 'b')); // the file lacks these: caught up in memory
+    commits.push(...await more(80, 'b')); // the file lacks these: caught up in memory
     await compare(indexed);
     await compare(new History(new GitReader(repo)));
 
@@ -134,7 +140,7 @@ describe('history index', () => {
     const filesAtBase = await repo.listFiles((await repo.readCommit(base)).tree);
     files.clear();
     for (const [p, b] of filesAtBase) files.set(p, b);
-    commits.push(...await grow(repo, files, 40, rand, clock, 'c'));
+    commits.push(...await more(40, 'c'));
     await compare(indexed); // its in-memory index cut back to the join and continued
     expect(await updateIndexFile(repo, new GitReader(repo))).toEqual({ added: 40 + (150 - 119), remaining: 0 }); // commits[151…] are gone
     await compare(new History(new GitReader(repo))); // loaded from the file
@@ -148,12 +154,8 @@ describe('history index', () => {
   });
 
   it('follows history as far as git has it (a shallow fetch cuts it), and starts again when it is deepened', async () => {
-    const dir = join(work, 'cut');
-    const repo = await Repo.open(dir, { bare: true });
-    const rand = random(5);
-    const files = new Map<string, string>();
-    const clock = { t: 1_750_000_000 };
-    const commits = await grow(repo, files, 60, rand, clock, 'a');
+    const { dir, repo, rand, grow: more } = await randomHistory('cut', 5);
+    const commits = await more(60, 'a');
     const times = await Promise.all(commits.map(async (c) => (await repo.readCommit(c)).committer.timestamp));
     const loose = join(dir, 'objects', commits[19].slice(0, 2), commits[19].slice(2));
     renameSync(loose, `${loose}.away`); // commits[20] is where this repository's history begins
@@ -169,25 +171,21 @@ describe('history index', () => {
     expect(Array.from(decodeRecords(readFileSync(indexFile(dir))))[0].record).toMatchObject({ oid: commits[20], parent: commits[19] });
 
     renameSync(`${loose}.away`, loose); // deepened
-    commits.push(...await grow(repo, files, 3, rand, clock, 'b'));
+    commits.push(...await more(3, 'b'));
     times.push(...await Promise.all(commits.slice(-3).map(async (c) => (await repo.readCommit(c)).committer.timestamp)));
     await same();
     expect(await updateIndexFile(repo, new GitReader(repo))).toEqual({ added: 63, remaining: 0 });
   });
 
   it('cuts a torn or damaged file back to its valid records and continues from there', async () => {
-    const dir = join(work, 'torn');
-    const repo = await Repo.open(dir, { bare: true });
-    const rand = random(11);
-    const files = new Map<string, string>();
-    const clock = { t: 1_750_000_000 };
-    await grow(repo, files, 30, rand, clock, 'a');
+    const { dir, repo, grow: more } = await randomHistory('torn', 11);
+    await more(30, 'a');
     await updateIndexFile(repo, new GitReader(repo));
     const whole = readFileSync(indexFile(dir));
     const records = Array.from(decodeRecords(whole));
 
     appendFileSync(indexFile(dir), whole.subarray(MAGIC.length, MAGIC.length + 40)); // a torn append
-    await grow(repo, files, 5, rand, clock, 'b');
+    await more(5, 'b');
     expect(await updateIndexFile(repo, new GitReader(repo))).toEqual({ added: 5, remaining: 0 });
     expect(Array.from(decodeRecords(readFileSync(indexFile(dir)))).length).toBe(35);
 
