@@ -3,6 +3,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { listeningPort } from '../test/helpers/listening.ts';
 import { summarize, type LatencySummary } from './percentile.ts';
 import { random } from './year-objects.ts';
 import type { YearManifest, YearObjectRef } from './year-history.ts';
@@ -66,15 +67,7 @@ function startServe(gitdir: string, clusters: string[], workDir: string): { chil
     env: { ...process.env, KUBETRAIL_API_TOKEN: TOKEN, MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
-  let stderr = '';
-  const port = new Promise<number>((resolve, reject) => {
-    child.stderr!.on('data', (d: Buffer) => {
-      stderr += d;
-      const m = stderr.match(/"msg":"listening","port":(\d+)/);
-      if (m) resolve(Number(m[1]));
-    });
-    child.once('exit', (code) => reject(new Error(`kubetrail serve exited ${code}: ${stderr.slice(-2000)}`)));
-  });
+  const { port } = listeningPort(child);
   const stop = () => new Promise<void>((r) => { if (child.exitCode !== null) r(); else { child.once('exit', () => r()); child.kill('SIGTERM'); } });
   return { child, port, stop };
 }
