@@ -1,7 +1,10 @@
 // age at the edges of SOPS: a data key wrapped for each recipient (armored, as `sops.age[].enc`), unwrapped with
 // the holder's identities, and the checks that a configured recipient is a real age X25519 public key.
 import { readFileSync } from 'node:fs';
-import { Decrypter, Encrypter, armor } from 'age-encryption';
+
+// Loaded when a key is wrapped or unwrapped: its curves and post-quantum code cost ~4 MB of heap and ~20 MB of RSS
+// in every process (a watch, a daemon) that never encrypts anything.
+const ageLibrary = () => import('age-encryption');
 
 const BECH32 = 'qpzry9x8gf2tvdw0s3jn54khce6mua7l';
 
@@ -32,6 +35,7 @@ export function ageRecipientProblem(s: string): string | undefined {
 
 /** The data key wrapped for every recipient, one armored age file each, in the recipients' order. */
 export async function wrapDataKey(dataKey: Uint8Array, recipients: string[]): Promise<{ recipient: string; enc: string }[]> {
+  const { Encrypter, armor } = await ageLibrary();
   return Promise.all(recipients.map(async (recipient) => {
     const e = new Encrypter();
     e.addRecipient(recipient);
@@ -41,6 +45,7 @@ export async function wrapDataKey(dataKey: Uint8Array, recipients: string[]): Pr
 
 /** The data key from the first stanza one of `identities` opens; undefined when none does. */
 export async function unwrapDataKey(stanzas: { enc: string }[], identities: string[]): Promise<Uint8Array | undefined> {
+  const { Decrypter, armor } = await ageLibrary();
   const d = new Decrypter();
   for (const id of identities) d.addIdentity(id);
   for (const { enc } of stanzas) {
