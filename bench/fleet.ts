@@ -12,6 +12,7 @@ import { readEnvFile } from '../test/env/global-setup.ts';
 import { inspectRemote, prepareFleet, runFleet, summarize, type FleetOptions } from '../test/helpers/fleet.ts';
 import { resolveAccess } from '../src/kube/access.ts';
 import { createKubeClient } from '../src/kube/client.ts';
+import { NODE_FLAGS, shippedEnv } from './shipped.ts';
 
 const { values } = parseArgs({ options: {
   clusters: { type: 'string', default: '32' }, rounds: { type: 'string', default: '10' }, interval: { type: 'string', default: '60' },
@@ -28,9 +29,8 @@ if (!kubeconfig) {
 const token = 'fleet-bench';
 const server = await startGitServer({ root: join(work, 'remotes'), token });
 server.createBareRepo('fleet.git');
-// The shipped process: the same Node flags and allocator settings as ./kubetrail and the container.
-const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
-const SHIPPED_ENV = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' };
+// The shipped process (bench/shipped.ts).
+const SHIPPED_ENV = shippedEnv();
 const o: FleetOptions = {
   clusters: Number(values.clusters), rounds: Number(values.rounds), intervalMs: Number(values.interval) * 1000,
   startJitterSeconds: Number(values.jitter), remoteUrl: server.repoUrl('fleet.git'), token, kubeconfig, work, prefix: 'fleet-',

@@ -17,6 +17,7 @@ import { selectTypes } from '../src/kube/filter.ts';
 import { mapLimit } from '../src/util/map-limit.ts';
 import { validateConfig } from '../src/config/validate.ts';
 import { processCpuMs } from './cpu.ts';
+import { NODE_FLAGS, shippedEnv } from './shipped.ts';
 import { buildHistory } from './history.ts';
 import { configMap, loadConfigMaps, payload } from './load.ts';
 import { startGitServer } from '../test/env/git-server.ts';
@@ -58,10 +59,8 @@ async function loadCustomResources(client: KubeClient, n: number): Promise<void>
 }
 
 // ── measurements ──────────────────────────────────────────────────────────────────────────────────
-// Node runs kubetrail with these flags and this environment wherever it is started (./kubetrail, the Dockerfile,
-// the npm bin's shebang).
-const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
-const SHIPPED_ENV = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' };
+// Node runs kubetrail with these flags and this environment wherever it is shipped (bench/shipped.ts).
+const SHIPPED_ENV = shippedEnv();
 // The API server's and etcd's CPU while a child ran (its start-up included: the server idles through it).
 const serverCpu = () => processCpuMs(['kube-apiserver', 'etcd'].map((name) => join(work, `env/${name}.pid`)));
 const child = (script: string, args: string[] = []) => {

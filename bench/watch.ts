@@ -17,6 +17,7 @@ import { readEnvFile } from '../test/env/global-setup.ts';
 import { resolveAccess } from '../src/kube/access.ts';
 import { createKubeClient, type KubeClient } from '../src/kube/client.ts';
 import { mapLimit } from '../src/util/map-limit.ts';
+import { NODE_FLAGS, shippedEnv } from './shipped.ts';
 import { benchNamespace, configMap, loadConfigMaps, payload } from './load.ts';
 import { checkWindows, latencies, quantile, slope, type SeenCommit, type Write } from './watch-check.ts';
 
@@ -34,9 +35,6 @@ const work = join(root, 'bench/work-watch');
 const log = (s: string) => process.stderr.write(`bench watch: ${s}\n`);
 const now = () => performance.now();
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, Math.max(0, ms)));
-// As kubetrail is started everywhere (./kubetrail, the Dockerfile): see bench/run.ts.
-const NODE_FLAGS = ['--max-semi-space-size=8', '--heap-growing-percent=50'];
-const SHIPPED_ENV = { MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' };
 const CLUSTER = 'bench';
 
 /** A seeded generator: the same churn every run. */
@@ -61,7 +59,7 @@ function startWatch(configFile: string) {
   const extra = values['watch-node-flags'] ? values['watch-node-flags'].split(' ') : [];
   const proc: ChildProcess = spawn(process.execPath, [...NODE_FLAGS, ...extra, join(root, 'src/cli.ts'), 'watch', '--config', configFile,
     '--commit-interval', String(COMMIT_INTERVAL), '--discovery-interval', '60'],
-  { env: { ...process.env, ...SHIPPED_ENV }, stdio: ['ignore', 'pipe', 'pipe'] });
+  { env: { ...process.env, ...shippedEnv() }, stdio: ['ignore', 'pipe', 'pipe'] });
   const commits: Array<{ sha: string; atMs: number; line: string }> = [];
   const rss: RssSample[] = [];
   const heap: Array<{ atMs: number; liveMB: number; committedMB: number }> = [];
@@ -109,7 +107,7 @@ function compareWithFreshSync(watchRepo: string, name: string) {
   const config = join(work, `${name}-fresh-sync.yaml`);
   writeConfig(config, repo);
   const started = now();
-  const r = spawnSync(process.execPath, [...NODE_FLAGS, join(root, 'src/cli.ts'), 'sync', '--config', config], { encoding: 'utf8', env: { ...process.env, ...SHIPPED_ENV } });
+  const r = spawnSync(process.execPath, [...NODE_FLAGS, join(root, 'src/cli.ts'), 'sync', '--config', config], { encoding: 'utf8', env: { ...process.env, ...shippedEnv() } });
   if (r.status !== 0) throw new Error(`fresh sync failed: ${r.stderr}`);
   const tree = (gitDir: string) => git(gitDir, ['rev-parse', `HEAD:clusters/${CLUSTER}`]).trim();
   const files = (gitDir: string) => new Map(git(gitDir, ['ls-tree', '-r', `HEAD:clusters/${CLUSTER}`]).trim().split('\n')

@@ -5,6 +5,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { listeningPort } from '../test/helpers/listening.ts';
 import { summarize, type LatencySummary } from './percentile.ts';
+import { NODE_FLAGS, shippedEnv } from './shipped.ts';
 import { random } from './year-objects.ts';
 import type { YearManifest, YearObjectRef } from './year-history.ts';
 
@@ -62,9 +63,9 @@ function memoryOf(pid: number): { rssMB: number; hwmMB: number } {
 function startServe(gitdir: string, clusters: string[], workDir: string): { child: ChildProcess; port: Promise<number>; stop: () => Promise<void> } {
   const configFile = join(workDir, 'serve.yaml');
   writeFileSync(configFile, `repo: ${gitdir}\nbare: true\nclusters:\n${clusters.map((id) => `  - id: ${id}\n`).join('')}`);
-  // As the shipped entry points run it (README "Using it": memory flags and glibc settings).
-  const child = spawn(process.execPath, ['--max-semi-space-size=8', '--heap-growing-percent=50', join(root, 'src/cli.ts'), 'serve', '--config', configFile, '--port', '0'], {
-    env: { ...process.env, KUBETRAIL_API_TOKEN: TOKEN, MALLOC_TRIM_THRESHOLD_: '131072', MALLOC_ARENA_MAX: '2' },
+  // As the container image runs it (bench/shipped.ts).
+  const child = spawn(process.execPath, [...NODE_FLAGS, join(root, 'src/cli.ts'), 'serve', '--config', configFile, '--port', '0'], {
+    env: { ...process.env, KUBETRAIL_API_TOKEN: TOKEN, ...shippedEnv() },
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const { port } = listeningPort(child);
