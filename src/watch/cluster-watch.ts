@@ -63,16 +63,17 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
   const settings = cluster.discovery;
   const prefix = clusterPrefix(cluster.id);
   const serially = o.serially ?? ((fn) => fn());
-  const first = await serially(async () => {
+  // Only the initial sync's failed types are kept: its result lists every path it added (50k strings at 50k objects).
+  const failedAtStart = await serially(async () => {
     const r = await syncCluster({ config, cluster, repo, assertLocked: o.assertLocked, env: o.env, events: o.events });
     if (r.commit) {
       o.onCommit?.(r.commit, r.changes);
       await o.publish?.(cluster.id, r.failedTypes.map((f) => f.type));
     }
-    return r;
+    if (r.status === 'failed' || r.status === 'refused') throw new Error(r.error ?? `cluster ${cluster.id}: initial sync ${r.status}`);
+    return r.failedTypes;
   });
-  if (first.status === 'failed' || first.status === 'refused') throw new Error(first.error ?? `cluster ${cluster.id}: initial sync ${first.status}`);
-  for (const f of first.failedTypes) o.report(`cluster ${cluster.id}: ${f.type} could not be read: ${f.reason}`);
+  for (const f of failedAtStart) o.report(`cluster ${cluster.id}: ${f.type} could not be read: ${f.reason}`);
 
   const client: KubeClient = createKubeClient(cluster.id, resolveAccess(cluster, o.env), { timeoutMs: settings.requestTimeoutSeconds * 1000 });
   let committed = await committedSubtree(repo, prefix);
