@@ -5,7 +5,7 @@
 // Format: https://git-scm.com/docs/gitformat-pack (index version 2; deltas as in "Deltified representation").
 import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { inflateSync } from 'node:zlib';
+import { crc32, inflateSync } from 'node:zlib';
 import type { StoredType } from './codec.ts';
 import { applyDelta } from './delta.ts';
 
@@ -66,6 +66,11 @@ export class PackFileReader {
     const delta = inflate(entry.deltaAt!); // before the base is read: that may move the window `raw` points into
     const base = entry.baseId ? bases.byId(entry.baseId) : bases.atOffset(entry.baseOffset!);
     return base && applyDelta(base, delta);
+  }
+
+  /** The packed bytes at [start, end) (header and compressed data), valid until the next read of this pack. */
+  raw(start: number, end: number): Buffer | undefined {
+    return this.bytes(start, end);
   }
 
   /** The type code of the object at [start, end), or, for a delta, where its base is (offset or id). */
@@ -203,15 +208,26 @@ export class IndexedPack {
   }
 
   /**
-   * Every object of the pack in file order (bases before their deltas, so the recent bases serve them), with its
-   * type: a delta's is its base's. Throws when an object cannot be read whole.
+   * Every object of the pack in file order (bases before their deltas, so the recent bases serve them). One stored
+   * whole comes as its packed bytes (`raw`, valid until the next step), checked against the CRC-32 the index holds
+   * for it instead of inflated: merging packs copies those bytes as they are, as git's repack reuses objects. A delta
+   * comes as its type and whole content. Throws when an object cannot be read or does not match its CRC.
    */
-  *objects(): Generator<{ oid: string; type: StoredType; content: Buffer }> {
+  *packed(): Generator<{ oid: string; raw: Buffer; crc: number } | { oid: string; type: StoredType; content: Buffer }> {
     const names = 8 + 1024;
+    const crcs = names + this.count * 20;
     const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offset(a) - this.offset(b));
     for (const i of order) {
       const oid = this.idx.toString('hex', names + i * 20, names + i * 20 + 20);
       const start = this.offset(i);
+      const raw = this.reader.raw(start, this.endOf(start));
+      const typeCode = raw && (raw[0] >> 4) & 7;
+      if (raw && typeCode !== undefined && typeCode >= 1 && typeCode <= 4) {
+        const crc = crc32(raw);
+        if (crc !== this.idx.readUInt32BE(crcs + i * 4)) throw new Error(`pack ${this.reader.file}: object ${oid} does not match its CRC`);
+        yield { oid, raw, crc };
+        continue;
+      }
       const type = this.typeAt(start);
       const content = type && this.objectAt(start, false);
       if (!type || !content) throw new Error(`pack ${this.reader.file}: object ${oid} cannot be read`);

@@ -83,6 +83,16 @@ export class PackWriter {
     this.offset += length;
   }
 
+  /** An object as another pack stores it whole (header and compressed data) and the CRC-32 of those bytes. */
+  addPacked(oid: string, raw: Buffer, crc: number): void {
+    if (this.entries.has(oid)) return;
+    this.entries.set(oid, { offset: this.offset, end: this.offset + raw.length, crc });
+    if (this.chunkUsed + raw.length > CHUNK_BYTES) this.flush();
+    if (raw.length > CHUNK_BYTES) writeSync(this.fd, raw, 0, raw.length, this.offset);
+    else this.chunkUsed += raw.copy(this.chunk, this.chunkUsed);
+    this.offset += raw.length;
+  }
+
   private flush(): void {
     writeSync(this.fd, this.chunk, 0, this.chunkUsed, this.offset - this.chunkUsed);
     this.chunkUsed = 0;

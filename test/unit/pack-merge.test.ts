@@ -2,7 +2,7 @@
 // stays bounded, every object reads (ObjectDatabase and `git cat-file`), `git fsck --full` is clean, held packs
 // stay, and a kill at every step of a merge loses nothing.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -102,6 +102,28 @@ describe('merging packs', () => {
     expect(mergePacks(gitdir, 2)).toBe(5);
     expect(packNames(gitdir)).toHaveLength(2);
     expect(packNames(gitdir)).toContain(`${held}.pack`);
+    expect(allObjects(dir)).toEqual(before);
+    expect(git(dir, ['fsck', '--full', '--strict'])).toBe('');
+    await expectEveryObjectReads(dir, gitdir);
+  }, 60_000);
+
+  it('copies objects stored whole as they are, and stops at one whose bytes do not match its CRC, removing nothing', async () => {
+    const { dir, gitdir } = repository();
+    for (let round = 0; round < 5; round++) addPack(dir, round, 4 + round);
+    const packs = packNames(gitdir);
+    // A whole (not delta) object of the first pack, from `git verify-pack -v`: oid type size packed-size offset.
+    const pack = join(gitdir, 'objects', 'pack', packs[0]);
+    const whole = git(dir, ['verify-pack', '-v', pack.replace(/\.pack$/, '.idx')]).split('\n')
+      .map((l) => l.split(/\s+/)).find((f) => f.length === 5 && /^[0-9a-f]{40}$/.test(f[0]) && Number(f[3]) > 12)!;
+    const bytes = readFileSync(pack);
+    const damaged = Buffer.from(bytes);
+    damaged[Number(whole[4]) + Number(whole[3]) - 3] ^= 0xff; // inside its compressed data, before the Adler-32
+    writeFileSync(pack, damaged);
+    expect(() => mergePacks(gitdir, 2)).toThrow(`object ${whole[0]} does not match its CRC`);
+    expect(packNames(gitdir)).toEqual(packs);
+    writeFileSync(pack, bytes);
+    const before = allObjects(dir);
+    expect(mergePacks(gitdir, 2)).toBeGreaterThan(1);
     expect(allObjects(dir)).toEqual(before);
     expect(git(dir, ['fsck', '--full', '--strict'])).toBe('');
     await expectEveryObjectReads(dir, gitdir);
