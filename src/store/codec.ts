@@ -1,6 +1,6 @@
 // Pure: git object bytes. Ids, zlib, and the encoding and parsing of trees and commits; no file I/O here.
 import { createHash } from 'node:crypto';
-import { deflateSync, inflateSync } from 'node:zlib';
+import { constants as zlibConstants, deflateSync, inflateSync } from 'node:zlib';
 
 export type ObjectType = 'blob' | 'tree' | 'commit';
 
@@ -20,7 +20,8 @@ const isTreeMode = (mode: string) => mode === '40000' || mode === '040000';
  */
 export function deflate(data: Uint8Array): Buffer {
   const windowBits = Math.max(9, Math.min(15, Math.ceil(Math.log2(data.length + 1))));
-  return deflateSync(data, { level: 1, windowBits, memLevel: windowBits - 7, chunkSize: Math.max(64, Math.min(16384, data.length + 64)) });
+  // Room for the whole output (zlib's bound, about the input) in one buffer: no 16 KiB pieces to concatenate.
+  return deflateSync(data, { level: 1, windowBits, memLevel: windowBits - 7, chunkSize: Math.max(64, data.length + (data.length >> 11) + 64) });
 }
 
 /** What a pack may hold besides kubetrail's own types: annotated tags (a git CLI neighbour's). */
@@ -148,13 +149,25 @@ export function encodeLooseObject(type: ObjectType, content: Uint8Array): Buffer
   return deflate(Buffer.concat([Buffer.from(objectHeader(type, content.length)), content]));
 }
 
+/** The inflated size of a loose object file (header included) from its first bytes; undefined when they do not say. */
+function looseObjectSize(deflated: Uint8Array): number | undefined {
+  try {
+    const head = inflateSync(deflated.subarray(0, 256), { finishFlush: zlibConstants.Z_SYNC_FLUSH, chunkSize: 1024 });
+    const nul = head.indexOf(0);
+    const size = nul > 0 ? Number(head.toString('latin1', 0, nul).split(' ')[1]) : NaN;
+    return Number.isSafeInteger(size) && size >= 0 ? nul + 1 + size : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 /** A loose object file's type and content; undefined when it is not one or its size is wrong. */
 export function decodeLooseObject(deflated: Uint8Array): { type: string; content: Buffer } | undefined {
   let raw: Buffer;
   try {
-    // Output sized from the input (~4× for YAML) rather than node's 16 KiB a call: packing 6,700 loose objects
+    // Output the object's size (its header says it) rather than node's 16 KiB a call: packing 6,700 loose objects
     // otherwise churned ~100 MB of buffers through malloc, which glibc kept as RSS afterwards (bench/README.md).
-    raw = inflateSync(deflated, { chunkSize: Math.max(64, Math.min(1 << 20, deflated.length * 4 + 64)) });
+    raw = inflateSync(deflated, { chunkSize: Math.max(64, (looseObjectSize(deflated) ?? deflated.length * 4) + 64) });
   } catch {
     return undefined;
   }
