@@ -17,6 +17,7 @@ import { commitMessage, compareFiles, type FileChanges } from '../sync/result.ts
 import type { SyncEvents } from '../sync/events.ts';
 import { housekeeping } from '../sync/run.ts';
 import { commitClusterTree, syncCluster } from '../sync/sync.ts';
+import { collectGarbage } from '../util/collect-garbage.ts';
 import { dropScope, fileMap, scopePrefix, type WatchedFiles } from './files.ts';
 import { scopeListPath, sleep, watchScope, type ScopeContext } from './scope-watch.ts';
 
@@ -187,6 +188,7 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
     await o.publish?.(cluster.id, [...failing.keys()]);
     // A watch runs for weeks: its commits' loose objects packed, its windows' packs merged, the commit-graph kept.
     await housekeeping(repo, o.assertLocked);
+    collectGarbage(); // the window's copies of the file map die here (util/collect-garbage.ts)
   }
 
   // A type missing from discovery is gone only when its own endpoint says so (404): an apiserver that has just
