@@ -70,27 +70,28 @@ export class PackWriter {
     if (this.entries.has(oid)) return;
     const header = packEntryHeader(type, content.length);
     const data = deflate(content);
-    const length = header.length + data.length;
-    this.entries.set(oid, { offset: this.offset, end: this.offset + length, crc: crc32(data, crc32(header)) });
-    if (this.chunkUsed + length > CHUNK_BYTES) this.flush();
-    if (length > CHUNK_BYTES) {
-      writeSync(this.fd, header, 0, header.length, this.offset);
-      writeSync(this.fd, data, 0, data.length, this.offset + header.length);
-    } else {
-      this.chunkUsed += header.copy(this.chunk, this.chunkUsed);
-      this.chunkUsed += data.copy(this.chunk, this.chunkUsed);
-    }
-    this.offset += length;
+    this.append(oid, [header, data], crc32(data, crc32(header)));
   }
 
   /** An object as another pack stores it whole (header and compressed data) and the CRC-32 of those bytes. */
   addPacked(oid: string, raw: Buffer, crc: number): void {
-    if (this.entries.has(oid)) return;
-    this.entries.set(oid, { offset: this.offset, end: this.offset + raw.length, crc });
-    if (this.chunkUsed + raw.length > CHUNK_BYTES) this.flush();
-    if (raw.length > CHUNK_BYTES) writeSync(this.fd, raw, 0, raw.length, this.offset);
-    else this.chunkUsed += raw.copy(this.chunk, this.chunkUsed);
-    this.offset += raw.length;
+    if (!this.entries.has(oid)) this.append(oid, [raw], crc);
+  }
+
+  private append(oid: string, parts: Buffer[], crc: number): void {
+    const length = parts.reduce((sum, p) => sum + p.length, 0);
+    this.entries.set(oid, { offset: this.offset, end: this.offset + length, crc });
+    if (this.chunkUsed + length > CHUNK_BYTES) this.flush();
+    if (length > CHUNK_BYTES) {
+      let at = this.offset;
+      for (const p of parts) {
+        writeSync(this.fd, p, 0, p.length, at);
+        at += p.length;
+      }
+    } else {
+      for (const p of parts) this.chunkUsed += p.copy(this.chunk, this.chunkUsed);
+    }
+    this.offset += length;
   }
 
   private flush(): void {
