@@ -1,11 +1,19 @@
 // Git's delta encoding, pure bytes in and out: packs store most objects of a fetch or a gc this way.
 // Format: https://git-scm.com/docs/gitformat-pack ("Deltified representation").
 
+// Buffer#copy crosses into C++ for each call: most copies and every insert of a delta are a few dozen bytes, where
+// that made it most of indexing a fetched pack (a CPU profile of an 11k-object fetch: 200 of 550 ms).
+function copy(from: Uint8Array, start: number, length: number, to: Uint8Array, at: number): void {
+  if (length > 16) to.set(new Uint8Array(from.buffer, from.byteOffset + start, length), at);
+  else for (let i = 0; i < length; i++) to[at + i] = from[start + i];
+}
+
 /**
  * Applies a git delta to its base: two sizes (base, result), then instructions, each either a copy of a range of
  * the base (top bit set; which offset and size bytes follow is in the low 7 bits) or an insert of the next n bytes.
+ * `allocate`: where the result goes (a caller that only hashes it may reuse one buffer).
  */
-export function applyDelta(base: Buffer, delta: Buffer): Buffer {
+export function applyDelta(base: Buffer, delta: Buffer, allocate: (size: number) => Buffer = Buffer.allocUnsafe): Buffer {
   let at = 0;
   const size = () => {
     let value = 0;
@@ -17,7 +25,7 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
   };
   const baseSize = size();
   if (baseSize !== base.length) throw new Error(`delta expects a base of ${baseSize} bytes, got ${base.length}`);
-  const out = Buffer.allocUnsafe(size());
+  const out = allocate(size());
   let written = 0;
   while (at < delta.length) {
     const op = delta[at++];
@@ -28,10 +36,12 @@ export function applyDelta(base: Buffer, delta: Buffer): Buffer {
       for (let i = 0; i < 3; i++) if (op & (0x10 << i)) length += delta[at++] * 2 ** (8 * i);
       if (length === 0) length = 0x10000;
       if (offset + length > base.length || written + length > out.length) throw new Error('delta copies beyond its base or result');
-      written += base.copy(out, written, offset, offset + length);
+      copy(base, offset, length, out, written);
+      written += length;
     } else if (op > 0) {
       if (at + op > delta.length || written + op > out.length) throw new Error('delta inserts beyond its end');
-      written += delta.copy(out, written, at, at + op);
+      copy(delta, at, op, out, written);
+      written += op;
       at += op;
     } else {
       throw new Error('delta has a reserved instruction (0)');

@@ -73,7 +73,7 @@ export function parseUploadPackResponse(data: Buffer): { pack: Buffer; shallowNo
 interface Entry {
   offset: number; dataStart: number; end: number; code: number; size: number; crc: number;
   baseOffset?: number; baseId?: string; id?: string;
-  /** A delta's instructions, kept from the first read (small; read once). */
+  /** A delta's instructions, from the first read until it is applied (small). */
   delta?: Buffer;
 }
 
@@ -81,14 +81,32 @@ interface Entry {
 const inflateSized = (input: Buffer, size: number) =>
   inflateSync(input, { info: true, chunkSize: Math.max(64, size + 64) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
 
+interface Content { type: StoredType; content: Buffer }
+
+const add = <K>(counts: Map<K, number>, key: K, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
+
 /**
- * Every object's id, offset and CRC in a pack as received: whole objects are hashed as they are read; deltas are
- * then resolved against their bases (in this pack: we never ask for a thin pack), a small cache keeping bases.
+ * Every object's id, offset and CRC in a pack as received. First pass: each object read once (whole objects hashed
+ * then, deltas' instructions kept) and how many deltas name each base counted. Second: deltas applied in pack order
+ * (git writes a base before its deltas), a content kept only while deltas still need it, up to `cacheBytes`; one
+ * no longer kept is made again from the pack. We never ask for a thin pack: a base must be in the pack.
+ * Keeping every content instead (32 MB for an 11k-object fetch) was most of indexing: fresh pages, at ~20 µs a
+ * fault on a VM (bench/README.md, issue 18).
  */
-export function indexPack(pack: Buffer): Map<string, { offset: number; end: number; crc: number }> {
+export function indexPack(pack: Buffer, o: { cacheBytes?: number } = {}): Map<string, { offset: number; end: number; crc: number }> {
   if (pack.toString('latin1', 0, 4) !== 'PACK') throw new SendPackError('the remote sent no pack');
   const count = pack.readUInt32BE(8);
   const entries: Entry[] = [];
+  const byOffset = new Map<number, Entry>();
+  const offsetOf = new Map<string, number>();
+  const usesLeft = new Map<number, number>(); // base offset → deltas still to apply to it
+  const usesById = new Map<string, number>(); // the same for ref deltas, until the base's id is known
+  const named = (e: Entry, id: string) => {
+    e.id = id;
+    offsetOf.set(id, e.offset);
+    const n = usesById.get(id);
+    if (n) add(usesLeft, e.offset, n);
+  };
   let at = 12;
   for (let i = 0; i < count; i++) {
     const offset = at;
@@ -102,9 +120,15 @@ export function indexPack(pack: Buffer): Map<string, { offset: number; end: numb
       while (pack[at] & 0x80) distance = (distance + 1) * 128 + (pack[++at] & 0x7f);
       at++;
       e.baseOffset = offset - distance;
+      add(usesLeft, e.baseOffset, 1);
     } else if (code === REF_DELTA) {
       e.baseId = pack.toString('hex', at, at + 20);
       at += 20;
+      const known = offsetOf.get(e.baseId);
+      if (known === undefined) add(usesById, e.baseId, 1);
+      else add(usesLeft, known, 1);
+    } else if (!TYPES[code]) {
+      throw new SendPackError(`pack object at ${offset} has an unknown type ${code}`);
     }
     e.dataStart = at;
     const { buffer, engine } = inflateSized(pack.subarray(at), size);
@@ -114,46 +138,71 @@ export function indexPack(pack: Buffer): Map<string, { offset: number; end: numb
     if (!TYPES[code]) e.delta = buffer;
     else {
       if (buffer.length !== size) throw new SendPackError(`pack object at ${offset} inflates to ${buffer.length} bytes, not ${size}`);
-      e.id = objectId(TYPES[code], buffer);
+      named(e, objectId(TYPES[code], buffer));
     }
     entries.push(e);
+    byOffset.set(offset, e);
   }
   if (!createHash('sha1').update(pack.subarray(0, at)).digest().equals(pack.subarray(at, at + 20))) throw new SendPackError('the pack checksum does not match');
-  const byOffset = new Map(entries.map((e) => [e.offset, e]));
-  const offsetOf = new Map(entries.filter((e) => e.id).map((e) => [e.id!, e.offset]));
-  const cache = new Map<number, Buffer>();
+
+  const cacheBytes = o.cacheBytes ?? 32 << 20;
+  const cache = new Map<number, Content>();
   let cached = 0;
-  const resolve = (e: Entry): { type: StoredType; content: Buffer } => {
-    if (TYPES[e.code]) return { type: TYPES[e.code], content: inflateSized(pack.subarray(e.dataStart, e.end), e.size).buffer };
-    const baseOffset = e.baseOffset ?? offsetOf.get(e.baseId!);
-    const base = baseOffset === undefined ? undefined : byOffset.get(baseOffset);
-    if (!base) throw new SendPackError(`pack object at ${e.offset} is a delta of an object not in the pack`);
-    const from = baseOf(base);
-    return { type: from.type, content: applyDelta(from.content, e.delta!) };
-  };
-  const types = new Map<number, StoredType>();
-  const baseOf = (e: Entry): { type: StoredType; content: Buffer } => {
-    const hit = cache.get(e.offset);
-    if (hit) return { type: types.get(e.offset)!, content: hit };
-    const r = resolve(e);
-    types.set(e.offset, r.type);
-    cache.set(e.offset, r.content);
-    cached += r.content.length;
+  const keep = (offset: number, c: Content) => {
+    if (!usesLeft.get(offset)) return;
+    cache.set(offset, c);
+    cached += c.content.length;
     for (const [k, v] of cache) {
-      if (cached <= 32 << 20) break;
+      if (cached <= cacheBytes) break;
       cache.delete(k);
-      cached -= v.length;
+      cached -= v.content.length;
     }
-    return r;
   };
-  // A REF_DELTA's base may itself be a delta resolved later: passes until every id is known.
+  const release = (offset: number) => {
+    const n = usesLeft.get(offset)! - 1;
+    usesLeft.set(offset, n);
+    const c = n > 0 ? undefined : cache.get(offset);
+    if (c) {
+      cache.delete(offset);
+      cached -= c.content.length;
+    }
+  };
+  // A delta's base; undefined while a ref delta's base has no id yet.
+  const baseOf = (e: Entry) => {
+    const offset = e.baseOffset ?? offsetOf.get(e.baseId!);
+    const base = offset === undefined ? undefined : byOffset.get(offset);
+    if (!base && e.baseOffset !== undefined) throw new SendPackError(`pack object at ${e.offset} is a delta of an object not in the pack`);
+    return base;
+  };
+  // A delta no other delta names is only hashed: made in one reused buffer (fresh memory for each was most of it).
+  let scratch = Buffer.allocUnsafe(0);
+  const intoScratch = (size: number) => {
+    if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.length));
+    return scratch.subarray(0, size);
+  };
+  // An object's content: kept, or made (again) from the pack, its base first; kept while deltas still need it.
+  const contentOf = (e: Entry, transient = false): Content => {
+    const hit = cache.get(e.offset);
+    if (hit) return hit;
+    const data = e.delta ?? inflateSized(pack.subarray(e.dataStart, e.end), e.size).buffer;
+    let c: Content = { type: TYPES[e.code], content: data };
+    if (!TYPES[e.code]) {
+      const base = contentOf(baseOf(e)!);
+      c = { type: base.type, content: applyDelta(base.content, data, transient ? intoScratch : undefined) };
+    }
+    keep(e.offset, c);
+    return c;
+  };
+  // A ref delta's base may be a delta later in the pack: passes until every id is known.
   for (let pending = entries.filter((e) => !e.id); pending.length;) {
     const before = pending.length;
     for (const e of pending) {
-      if (e.baseId && !offsetOf.has(e.baseId)) continue;
-      const { type, content } = baseOf(e);
-      e.id = objectId(type, content);
-      offsetOf.set(e.id, e.offset);
+      const base = baseOf(e);
+      if (!base?.id) continue;
+      const c = contentOf(e, !usesLeft.get(e.offset));
+      e.delta = undefined;
+      named(e, objectId(c.type, c.content));
+      release(base.offset);
     }
     pending = pending.filter((e) => !e.id);
     if (pending.length === before) throw new SendPackError(`${pending.length} pack objects are deltas of objects not in the pack`);
