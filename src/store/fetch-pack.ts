@@ -18,21 +18,22 @@ const OFS_DELTA = 6;
 const REF_DELTA = 7;
 
 /**
- * Fetches `ref`'s head at depth 1 into `gitdir` (a pack and its index; the new shallow boundary in .git/shallow).
- * `haves`: commits held here (with their trees), so the server leaves out what they share. Returns the head, or
- * undefined when the remote has no such ref. `o.whole`: a ref whose history is one commit (no parents), fetched
- * without deepening, so .git/shallow is not involved.
+ * Fetches the newest commit of each of `refs` the remote has, at depth 1 and in one request, into `gitdir` (a pack
+ * and its index; the new shallow boundary in .git/shallow). `haves`: commits held here (with their trees), so the
+ * server leaves out what they share. Returns each ref the remote has with its commit.
  */
-export async function fetchHead(gitdir: string, t: SendTarget, ref: string, haves: string[], o: { whole?: boolean } = {}): Promise<string | undefined> {
-  const { refs } = parseAdvertisement(await request(t, 'info/refs?service=git-upload-pack', { method: 'GET' }));
-  const head = refs.get(ref);
-  if (!head || haves.includes(head)) return head;
+export async function fetchRefs(gitdir: string, t: SendTarget, refs: string[], haves: string[]): Promise<Map<string, string>> {
+  const advertised = parseAdvertisement(await request(t, 'info/refs?service=git-upload-pack', { method: 'GET' })).refs;
+  const heads = new Map(refs.filter((r) => advertised.has(r)).map((r) => [r, advertised.get(r)!]));
+  const wants = [...new Set(heads.values())].filter((oid) => !haves.includes(oid));
+  if (wants.length === 0) return heads;
   const shallowFile = join(gitdir, 'shallow');
-  const shallow = !o.whole && existsSync(shallowFile) ? readFileSync(shallowFile, 'utf8').split('\n').filter(Boolean) : [];
+  const shallow = existsSync(shallowFile) ? readFileSync(shallowFile, 'utf8').split('\n').filter(Boolean) : [];
   const body = [
-    pkt(`want ${head} side-band-64k ofs-delta shallow no-progress agent=kubetrail\n`),
+    pkt(`want ${wants[0]} side-band-64k ofs-delta shallow no-progress agent=kubetrail\n`),
+    ...wants.slice(1).map((oid) => pkt(`want ${oid}\n`)),
     ...shallow.map((oid) => pkt(`shallow ${oid}\n`)),
-    ...(o.whole ? [] : [pkt('deepen 1\n')]), '0000',
+    pkt('deepen 1\n'), '0000',
     ...haves.map((oid) => pkt(`have ${oid}\n`)),
     pkt('done\n'),
   ].join('');
@@ -42,10 +43,9 @@ export async function fetchHead(gitdir: string, t: SendTarget, ref: string, have
   });
   const { pack, shallowNow, unshallow } = parseUploadPackResponse(response);
   if (pack.length) storePack(gitdir, pack);
-  if (o.whole) return head;
   const next = [...new Set([...shallow.filter((oid) => !unshallow.has(oid)), ...shallowNow])];
   if (next.join() !== shallow.join()) await atomicWrite(shallowFile, next.length ? `${next.join('\n')}\n` : '');
-  return head;
+  return heads;
 }
 
 /** The shallow update (lines up to the first flush), then ACK/NAK, then the pack in side band 1. */

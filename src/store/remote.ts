@@ -15,7 +15,7 @@ import { clusterPrefix } from '../model/object-path.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
 import { atomicWrite } from './atomic-write.ts';
 import { commitTime } from './commit-time.ts';
-import { fetchHead } from './fetch-pack.ts';
+import { fetchRefs } from './fetch-pack.ts';
 import { advertisedHead, sendPack, SendPackError } from './send-pack.ts';
 import { deleteRef, readRef, writeRef } from './refs.ts';
 import type { CommitInfo, Repo } from './repo.ts';
@@ -39,16 +39,21 @@ function describe(e: unknown, target: RemoteTarget): string {
 
 /**
  * Fetches the remote branch (shallow: only its newest commit is needed) and returns its head, or undefined when
- * the remote branch does not exist yet.
+ * the remote branch does not exist yet. `also`: refs fetched in the same request and kept here under their own
+ * names (deleted here when the remote has none), e.g. the clusters' render states (state-ref.ts).
  */
-async function fetchRemoteHead(repo: Repo, target: RemoteTarget): Promise<string | undefined> {
+async function fetchRemoteHead(repo: Repo, target: RemoteTarget, also: string[] = []): Promise<string | undefined> {
   await git.addRemote({ fs, gitdir: repo.gitdir, remote: REMOTE, url: target.url, force: true });
   // Commits held here with their trees: the server leaves out what they share (a daemon's retry fetches little).
-  const haves = [...new Set([await repo.head(), await readRef(repo.gitdir, PUSHED_REF)])].filter((oid): oid is string => !!oid);
+  const known = await Promise.all(also.map((ref) => readRef(repo.gitdir, ref)));
+  const haves = [...new Set([await repo.head(), await readRef(repo.gitdir, PUSHED_REF), ...known])].filter((oid): oid is string => !!oid);
   const to = { url: target.url, username: target.username, token: target.token };
   for (let attempt = 1; ; attempt++) {
     try {
-      return await fetchHead(repo.gitdir, to, `refs/heads/${target.branch}`, haves);
+      const branch = `refs/heads/${target.branch}`;
+      const heads = await fetchRefs(repo.gitdir, to, [branch, ...also], haves);
+      for (const ref of also) await (heads.has(ref) ? writeRef(repo.gitdir, ref, heads.get(ref)!) : deleteRef(repo.gitdir, ref));
+      return heads.get(branch);
     } catch (e) {
       // A busy or briefly unreachable server (a fleet's tick) gets a few tries; a refusal is final at once.
       const status = (e as { status?: number }).status;
@@ -223,8 +228,8 @@ async function send(repo: Repo, target: RemoteTarget, known: string | undefined,
  * otherwise fetch and move to the remote head when nothing local is unpushed (pending work is re-applied at push).
  * When the remote has no such branch (new, or recreated empty) nothing of ours is on it: the push sends it all.
  */
-export async function syncFromRemote(repo: Repo, target: RemoteTarget, o: RemoteOptions = {}): Promise<Repo> {
-  const remoteHead = await fetchRemoteHead(repo, target);
+export async function syncFromRemote(repo: Repo, target: RemoteTarget, o: RemoteOptions & { alsoFetch?: string[] } = {}): Promise<Repo> {
+  const remoteHead = await fetchRemoteHead(repo, target, o.alsoFetch);
   if (!remoteHead) {
     await deleteRef(repo.gitdir, PUSHED_REF);
     return repo;

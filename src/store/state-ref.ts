@@ -1,9 +1,8 @@
 // A cluster's render state on the remote: `refs/kubetrail/state/<clusterId>`, one parentless commit whose tree
-// holds one file, replaced by a force-push of that ref only (its history never grows). Fetched shallowly after the
-// branch when the local repository has no render cache of its own. What the file says is checked elsewhere
-// (sync/render-state.ts); here it is only moved. Credentials go through onAuth only, as in remote.ts.
+// holds one file, replaced by a force-push of that ref only (its history never grows). Fetched in the same request
+// as the branch when the local repository has no render cache of its own (sync/run.ts). What the file says is
+// checked elsewhere (sync/render-state.ts); here it is only moved. Credentials go through onAuth only, as in remote.ts.
 import { encodeTree } from './codec.ts';
-import { fetchHead } from './fetch-pack.ts';
 import { readRef, writeRef } from './refs.ts';
 import type { RemoteTarget } from './remote.ts';
 import type { Repo } from './repo.ts';
@@ -27,19 +26,15 @@ async function stateBlob(repo: Repo, commit: string): Promise<string | undefined
 }
 
 /**
- * The cluster's state text as the remote has it (kept locally under the same ref), or undefined when the remote
- * has none. A state that cannot be fetched or read is no state: the run reads everything in full, as a first run.
+ * The cluster's state text as the remote had it when the branch was fetched (syncFromRemote's `alsoFetch`), kept
+ * here under the same ref; undefined when it has none. A state that cannot be read is no state: the run reads
+ * everything in full, as a first run.
  */
-export async function fetchState(repo: Repo, target: RemoteTarget, clusterId: string): Promise<string | undefined> {
-  const ref = stateRef(clusterId);
+export async function localState(repo: Repo, clusterId: string): Promise<string | undefined> {
   try {
-    // One parentless commit: fetched whole (no deepening), kept under the state ref itself.
-    const known = await readRef(repo.gitdir, ref);
-    const head = await fetchHead(repo.gitdir, to(target), ref, known ? [known] : [], { whole: true });
-    if (!head) return undefined;
-    await writeRef(repo.gitdir, ref, head);
-    const blob = await stateBlob(repo, head);
-    return blob && Buffer.from(await repo.readBlob(blob)).toString('utf8');
+    const head = await readRef(repo.gitdir, stateRef(clusterId));
+    const blob = head && await stateBlob(repo, head);
+    return blob ? Buffer.from(await repo.readBlob(blob)).toString('utf8') : undefined;
   } catch {
     return undefined;
   }

@@ -2,7 +2,7 @@
 // The same resourceVersion means the same object, and rendering is a pure function of the object and of the
 // settings in the fingerprint, so the blob is the same. A hit is used only when that blob is in the previous tree.
 import { createHash } from 'node:crypto';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { HeldLock } from '../store/atomic-write.ts';
 
@@ -26,7 +26,7 @@ export class RenderCache {
   /** `startedAt`: when this run started reading the cluster, saved with its entries. */
   constructor(gitdir: string, clusterId: string, settings: unknown, startedAt = Date.now()) {
     this.startedAt = startedAt;
-    this.file = join(gitdir, 'kubetrail', `render-cache-${clusterId}.json`);
+    this.file = RenderCache.fileOf(gitdir, clusterId);
     this.fingerprint = createHash('sha256').update(JSON.stringify([FORMAT, settings])).digest('hex');
     this.previous = new Map();
     try {
@@ -38,10 +38,19 @@ export class RenderCache {
     } catch { /* no cache yet, or unreadable: render everything */ }
   }
 
+  static fileOf(gitdir: string, clusterId: string): string {
+    return join(gitdir, 'kubetrail', `render-cache-${clusterId}.json`);
+  }
+
+  /** Whether a run in this repository saved a cache for the cluster (a CronJob's empty volume has none). */
+  static exists(gitdir: string, clusterId: string): boolean {
+    return existsSync(RenderCache.fileOf(gitdir, clusterId));
+  }
+
   /** What the last run in this repository saved, as it saved it (for the remote state, see render-state.ts). */
   static readSaved(gitdir: string, clusterId: string): SavedCache | undefined {
     try {
-      return JSON.parse(readFileSync(join(gitdir, 'kubetrail', `render-cache-${clusterId}.json`), 'utf8'));
+      return JSON.parse(readFileSync(RenderCache.fileOf(gitdir, clusterId), 'utf8'));
     } catch {
       return undefined;
     }

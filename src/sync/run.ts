@@ -18,7 +18,7 @@ import { reviewRun } from '../review/run.ts';
 import type { SyncEvents } from './events.ts';
 import type { SyncResult, TypeCounts } from './result.ts';
 import { syncCluster } from './sync.ts';
-import { publishStates, remoteStateSource } from './state-exchange.ts';
+import { publishStates, remoteStateSource, statesToFetch } from './state-exchange.ts';
 
 export interface RunOptions {
   clusterIds?: string[];
@@ -73,7 +73,8 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
   const timed = (r: RunResult): RunResult => ({ ...r, timings: { fetchMs: fetched - started, syncMs: synced - fetched, pushMs: performance.now() - synced } });
   let fetched = started;
   try {
-    if (target) await syncFromRemote(repo, target, { assertLocked });
+    const withState = target !== undefined && o.remoteState !== false;
+    if (target) await syncFromRemote(repo, target, { assertLocked, alsoFetch: withState ? statesToFetch(repo, clusters.map((c) => c.id)) : [] });
     fetched = performance.now();
     const baseHead = await repo.head(); // in pull-request mode: the remote base, which the syncs' commits start from
     const now = new Date();
@@ -82,7 +83,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       config, cluster, repo, now, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env, assertLocked, audit: o.audit,
       massDeletionToReview: pr !== undefined, // a person accepts it by merging the PR, or rejects it by closing
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
-      remoteState: target && o.remoteState !== false ? remoteStateSource(repo, target, cluster.id) : undefined,
+      remoteState: withState ? remoteStateSource(repo, cluster.id) : undefined,
     }));
     synced = performance.now();
     if (!target) return timed({ results });

@@ -4,7 +4,7 @@
 import type { Config } from '../config/types.ts';
 import { clusterPrefix } from '../model/object-path.ts';
 import type { Repo } from '../store/repo.ts';
-import { fetchState, pushState } from '../store/state-ref.ts';
+import { localState, pushState, stateRef } from '../store/state-ref.ts';
 import type { RemoteTarget } from '../store/remote.ts';
 import { RenderCache } from './render-cache.ts';
 import { decodeState, encodeState } from './render-state.ts';
@@ -16,8 +16,16 @@ export const stateKey = (config: Config) => config.secrets.hmacKey ?? '';
 /** Reads the remote state for one cluster; what to do with it is `adoptState`'s. */
 export type StateSource = () => Promise<string | undefined>;
 
-export function remoteStateSource(repo: Repo, target: RemoteTarget, clusterId: string): StateSource {
-  return () => fetchState(repo, target, clusterId);
+/**
+ * The state refs a run fetches with the branch: those of the clusters this repository has no render cache for (a
+ * CronJob's empty volume: all of them; a daemon's repository: none).
+ */
+export const statesToFetch = (repo: Repo, clusterIds: string[]) =>
+  clusterIds.filter((id) => !RenderCache.exists(repo.gitdir, id)).map(stateRef);
+
+/** The cluster's state as fetched with the branch. */
+export function remoteStateSource(repo: Repo, clusterId: string): StateSource {
+  return () => localState(repo, clusterId);
 }
 
 /**

@@ -75,6 +75,7 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
     return r.failedTypes;
   });
   for (const f of failedAtStart) o.report(`cluster ${cluster.id}: ${f.type} could not be read: ${f.reason}`);
+  collectGarbage(); // the initial sync's temporaries, before the first lists of every type add theirs
 
   const client: KubeClient = createKubeClient(cluster.id, resolveAccess(cluster, o.env), { timeoutMs: settings.requestTimeoutSeconds * 1000 });
   let committed = await committedSubtree(repo, prefix);
@@ -187,8 +188,11 @@ export async function watchCluster(o: WatchClusterOptions): Promise<void> {
     o.events?.emit('change.detected', { clusterId: cluster.id, commit, ...changes });
     await o.publish?.(cluster.id, [...failing.keys()]);
     // A watch runs for weeks: its commits' loose objects packed, its windows' packs merged, the commit-graph kept.
+    // Collected before (the window's copies of the file map die at its commit) and after (housekeeping's own): the
+    // first window's housekeeping indexes the 50k-file first commit on top of the window's garbage otherwise.
+    collectGarbage();
     await housekeeping(repo, o.assertLocked);
-    collectGarbage(); // the window's copies of the file map die here (util/collect-garbage.ts)
+    collectGarbage(); // util/collect-garbage.ts
   }
 
   // A type missing from discovery is gone only when its own endpoint says so (404): an apiserver that has just
