@@ -16,13 +16,20 @@ import { clusterOfCommit } from '../model/trailers.ts';
 import { atomicWrite } from './atomic-write.ts';
 import { commitTime } from './commit-time.ts';
 import { fetchRefs } from './fetch-pack.ts';
-import { advertisedHead, sendPack, SendPackError } from './send-pack.ts';
+import { advertisedRefs, sendPack, SendPackError, type RefUpdate } from './send-pack.ts';
 import { deleteRef, readRef, writeRef } from './refs.ts';
 import type { CommitInfo, Repo } from './repo.ts';
 
 export interface RemoteTarget { url: string; branch: string; username: string; token?: string }
 
-export interface PushResult { commit?: string; attempts: number; replayed: number; upToDate: boolean }
+export interface PushResult {
+  commit?: string; attempts: number; replayed: number; upToDate: boolean;
+  /** The `alongside` refs that moved with the branch's push. */
+  alongside?: Set<string>;
+}
+
+/** Another ref to move in the branch's push request, from whatever the remote has then (a cluster's render state). */
+export type Alongside = Omit<RefUpdate, 'old'>;
 
 const REMOTE = 'origin';
 const PUSHED_REF = 'refs/kubetrail/remote-head'; // the newest commit known to be on the remote
@@ -158,7 +165,7 @@ export interface RemoteOptions {
  * Pushes local commits; on rejection waits (backoff), fetches, re-applies on the new head and pushes again, at most
  * `attempts` pushes in all. The wait comes before the fetch, so the head we build on is as fresh as it can be.
  */
-export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteOptions & { attempts?: number } = {}): Promise<PushResult> {
+export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteOptions & { attempts?: number; alongside?: Alongside[] } = {}): Promise<PushResult> {
   const attempts = o.attempts ?? 20;
   let replayed = 0;
   for (let attempt = 1; ; attempt++) {
@@ -169,9 +176,9 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
     if (!known) await makeHistoryComplete(repo); // the remote has none of it: everything goes
     const head = (await repo.head())!;
     try {
-      await send(repo, target, known, pending);
+      const alongside = await send(repo, target, known, pending, o.alongside);
       await writeRef(repo.gitdir, PUSHED_REF, head);
-      return { commit: head, attempts: attempt, replayed, upToDate: false };
+      return { commit: head, attempts: attempt, replayed, upToDate: false, alongside };
     } catch (e) {
       // The branch moved (someone else pushed first, or the server lost a race for its ref lock): fetch,
       // re-apply, push again. Only bad credentials are final at once.
@@ -202,25 +209,28 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
 
 /**
  * Moves the remote branch from `known` (the remote head our commits sit on; undefined: the remote has none of them)
- * to our head. The server's current head is asked first: when it moved, nothing is sent (the race is lost anyway).
- * A merge commit (a person's, made locally) goes through isomorphic-git, which sends whole histories.
+ * to our head, and the `alongside` refs in the same request. The server's current head is asked first: when it
+ * moved, nothing is sent (the race is lost anyway). A merge commit (a person's, made locally) goes through
+ * isomorphic-git, which sends whole histories. Returns the alongside refs that moved.
  */
-async function send(repo: Repo, target: RemoteTarget, known: string | undefined, pending: string[]): Promise<void> {
+async function send(repo: Repo, target: RemoteTarget, known: string | undefined, pending: string[], alongside: Alongside[] = []): Promise<Set<string>> {
   const ref = `refs/heads/${target.branch}`;
   const to = { url: target.url, username: target.username, token: target.token };
-  const { head: remoteNow, capabilities } = await advertisedHead(to, ref);
-  if (remoteNow === pending.at(-1)) return; // an earlier push landed and we did not get to record it
+  const { refs, capabilities } = await advertisedRefs(to);
+  const remoteNow = refs.get(ref);
+  if (remoteNow === pending.at(-1)) return new Set(); // an earlier push landed and we did not get to record it
   if (remoteNow !== known) throw new SendPackError(`the remote branch is at ${remoteNow?.slice(0, 12) ?? 'nothing'} now`, { rejected: true });
   const commits = await Promise.all(pending.map((oid) => repo.readCommit(oid)));
   if (commits.some((c) => c.parents.length > 1)) {
     const res = await git.push({ fs, http, gitdir: repo.gitdir, remote: REMOTE, url: target.url, ref: repo.branch, remoteRef: target.branch, onAuth: auth(target), cache: {} });
     if (!res.ok) throw new SendPackError(res.error ?? 'push rejected', { rejected: true });
-    return;
+    return new Set();
   }
   const trees = new Map(await Promise.all(commits.map(async (c) => [c.oid, c.tree] as const)));
   const parentTree = async (c: CommitInfo) => c.parents[0] ? trees.get(c.parents[0]) ?? (await repo.readCommit(c.parents[0])).tree : undefined;
   const withTrees = await Promise.all(commits.map(async (c) => ({ oid: c.oid, tree: c.tree, parentTree: await parentTree(c) })));
-  await sendPack(to, repo.objects, ref, known, withTrees, capabilities);
+  const others = alongside.map((u) => ({ ...u, old: refs.get(u.ref) }));
+  return sendPack(to, repo.objects, [{ ref, old: known, commits: withTrees }, ...others], capabilities);
 }
 
 /**

@@ -88,7 +88,7 @@ export interface PackSource {
   read(oid: string): Promise<Buffer>;
 }
 
-interface NewCommit { oid: string; tree: string; parentTree?: string }
+export interface NewCommit { oid: string; tree: string; parentTree?: string }
 
 /**
  * The objects a remote holding the first commit's parent lacks: the commits, and the trees and blobs each one
@@ -185,31 +185,33 @@ export function request(t: SendTarget, path: string, o: { method: string; header
   });
 }
 
-/** The branch's head as the remote advertises it now (undefined: no such branch), and what the server can do. */
-export async function advertisedHead(t: SendTarget, ref: string): Promise<{ head?: string; capabilities: Set<string> }> {
-  const { refs, capabilities } = parseAdvertisement(await request(t, 'info/refs?service=git-receive-pack', { method: 'GET' }));
-  return { head: refs.get(ref), capabilities };
+/** The refs a receive-pack server has now, and its capabilities. */
+export async function advertisedRefs(t: SendTarget): Promise<{ refs: Map<string, string>; capabilities: Set<string> }> {
+  return parseAdvertisement(await request(t, 'info/refs?service=git-receive-pack', { method: 'GET' }));
 }
 
+/** One ref to move on the remote from `old` (undefined: create it) to `commits`' last. */
+export interface RefUpdate { ref: string; old: string | undefined; commits: NewCommit[] }
+
 /**
- * Moves `ref` on the remote from `old` (undefined: create it) to `commits`' last, sending the objects they add.
- * Throws SendPackError with `rejected` when the branch was not at `old` any more (someone else pushed first).
+ * Moves refs on the remote in one request, sending the objects their commits add. The first is the one that matters:
+ * throws SendPackError with `rejected` when it was not at `old` any more (someone else pushed first). The others ride
+ * along (not atomic: a cache such as a render state must never hold the branch back); returns those that moved.
  */
-export async function sendPack(t: SendTarget, source: PackSource, ref: string, old: string | undefined, commits: NewCommit[],
-  capabilities: Set<string>): Promise<void> {
-  const tip = commits.at(-1)!.oid;
+export async function sendPack(t: SendTarget, source: PackSource, updates: RefUpdate[], capabilities: Set<string>): Promise<Set<string>> {
   const sideBand = capabilities.has('side-band-64k');
   const caps = ['report-status', ...(sideBand ? ['side-band-64k'] : []), 'agent=kubetrail'].join(' ');
-  const command = Buffer.from(`${pkt(`${old ?? ZERO} ${tip} ${ref}\0${caps}`)}0000`);
-  const objects = await newObjects(source, commits);
+  const lines = updates.map((u, i) => pkt(`${u.old ?? ZERO} ${u.commits.at(-1)!.oid} ${u.ref}${i === 0 ? `\0${caps}` : ''}`));
+  const command = Buffer.from(`${lines.join('')}0000`);
+  const objects = await newObjects(source, updates.flatMap((u) => u.commits));
   const response = await request(t, 'git-receive-pack', {
     method: 'POST', body: packStream(source, objects, command),
     headers: { 'content-type': 'application/x-git-receive-pack-request', accept: 'application/x-git-receive-pack-result' },
   });
   const report = parseReportStatus(response, sideBand);
   if (report.unpack !== 'ok') throw new SendPackError(`the remote could not unpack the push: ${report.unpack || 'no report'}`);
-  const status = report.refs.get(ref);
-  if (status === 'ok') return;
+  const status = report.refs.get(updates[0].ref);
   // "fetch first", "non-fast-forward", "failed to update ref", "failed to lock": another push got there first.
-  throw new SendPackError(`push rejected: ${status ?? 'no status for the branch'}`, { rejected: true });
+  if (status !== 'ok') throw new SendPackError(`push rejected: ${status ?? 'no status for the branch'}`, { rejected: true });
+  return new Set(updates.filter((u) => report.refs.get(u.ref) === 'ok').map((u) => u.ref));
 }

@@ -6,7 +6,7 @@ import { encodeTree } from './codec.ts';
 import { readRef, writeRef } from './refs.ts';
 import type { RemoteTarget } from './remote.ts';
 import type { Repo } from './repo.ts';
-import { advertisedHead, sendPack } from './send-pack.ts';
+import { advertisedRefs, sendPack, type RefUpdate } from './send-pack.ts';
 
 export const stateRef = (clusterId: string) => `refs/kubetrail/state/${clusterId}`;
 export const STATE_FILE = 'render-state';
@@ -40,27 +40,40 @@ export async function localState(repo: Repo, clusterId: string): Promise<string 
   }
 }
 
+/** A state commit made here, to be moved to the remote's state ref (with the branch's push, or on its own). */
+export interface StateUpdate { clusterId: string; ref: string; commit: string; tree: string }
+
 /**
- * Replaces the remote's state of the cluster with `text` (force, that ref only), unless the state last fetched or
- * pushed from here has the same text. Returns whether it pushed; throws a one-line error when the push failed.
+ * The commit replacing the cluster's state with `text`, or undefined when the state last fetched or pushed from here
+ * has the same text (nothing to push).
  */
-export async function pushState(repo: Repo, target: RemoteTarget, clusterId: string, text: string, time: Date): Promise<boolean> {
+export async function stateCommit(repo: Repo, clusterId: string, text: string, time: Date): Promise<StateUpdate | undefined> {
   const ref = stateRef(clusterId);
   const blob = await repo.writer.write('blob', Buffer.from(text));
   const last = await readRef(repo.gitdir, ref);
-  if (last && await stateBlob(repo, last).catch(() => undefined) === blob) return false;
+  if (last && await stateBlob(repo, last).catch(() => undefined) === blob) return undefined;
   const tree = await repo.writer.write('tree', encodeTree([{ mode: '100644', name: STATE_FILE, oid: blob }]));
   const who = { name: 'kubetrail', email: 'kubetrail@localhost', timestamp: Math.floor(time.getTime() / 1000), timezoneOffset: 0 };
   const commit = await repo.writeCommit({ tree, parents: [], author: who, message: `kubetrail render state of ${clusterId}\n` });
   repo.writer.sync();
   await writeRef(repo.gitdir, outgoingRef(clusterId), commit);
+  return { clusterId, ref, commit, tree };
+}
+
+/** The state commit as a ref update from whatever the remote has (`old`): it replaces it, whatever it was. */
+export const stateRefUpdate = (u: StateUpdate, old?: string): RefUpdate => ({ ref: u.ref, old, commits: [{ oid: u.commit, tree: u.tree }] });
+
+/** The remote has the state commit now: the state ref here follows. */
+export const stateLanded = (repo: Repo, u: StateUpdate) => writeRef(repo.gitdir, u.ref, u.commit);
+
+/** Pushes a state commit on its own (force, that ref only); throws a one-line error when the push failed. */
+export async function pushState(repo: Repo, target: RemoteTarget, u: StateUpdate): Promise<void> {
   try {
     // Replaced whatever it was: the update names the value the server has now as the old one.
-    const { head: remoteNow, capabilities } = await advertisedHead(to(target), ref);
-    await sendPack(to(target), repo.objects, ref, remoteNow, [{ oid: commit, tree }], capabilities);
+    const { refs, capabilities } = await advertisedRefs(to(target));
+    await sendPack(to(target), repo.objects, [stateRefUpdate(u, refs.get(u.ref))], capabilities);
   } catch (e) {
-    throw new Error(`push of ${ref} to ${target.url} failed: ${describe(e, target)}`);
+    throw new Error(`push of ${u.ref} to ${target.url} failed: ${describe(e, target)}`);
   }
-  await writeRef(repo.gitdir, ref, commit);
-  return true;
+  await stateLanded(repo, u);
 }

@@ -13,12 +13,13 @@ import { maintainRepository } from '../store/maintenance.ts';
 import { updateCommitGraph } from '../store/commit-graph.ts';
 import { pushWithRetry, syncFromRemote, type PushResult, type RemoteTarget } from '../store/remote.ts';
 import { Repo } from '../store/repo.ts';
+import { stateRefUpdate } from '../store/state-ref.ts';
 import type { ReviewOutcome } from '../review/execute.ts';
 import { reviewRun } from '../review/run.ts';
 import type { SyncEvents } from './events.ts';
 import type { SyncResult, TypeCounts } from './result.ts';
 import { syncCluster } from './sync.ts';
-import { publishStates, remoteStateSource, statesToFetch } from './state-exchange.ts';
+import { prepareStates, publishStates, remoteStateSource, statesToFetch, type PreparedStates } from './state-exchange.ts';
 
 export interface RunOptions {
   clusterIds?: string[];
@@ -87,10 +88,11 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
     }));
     synced = performance.now();
     if (!target) return timed({ results });
-    // Once the branch is on the remote (pushed, or nothing to push), each cluster's render state follows it.
-    const withStates = async (r: RunResult): Promise<RunResult> => {
+    // Once the branch is on the remote (pushed, or nothing to push), each cluster's render state follows it: in the
+    // branch's own push request when there was one, else on its own.
+    const withStates = async (r: RunResult, prepared?: PreparedStates): Promise<RunResult> => {
       await assertLocked();
-      const stateWarnings = await publishStates(repo, target, config, results);
+      const stateWarnings = await publishStates(repo, target, prepared ?? await prepareStates(repo, config, results), r.push?.alongside);
       return stateWarnings.length ? { ...r, stateWarnings } : r;
     };
     if (pr) {
@@ -106,7 +108,9 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       }
     }
     try {
-      return timed(await withStates({ results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts }) }));
+      const states = await prepareStates(repo, config, results);
+      const alongside = states.updates.map((u) => stateRefUpdate(u));
+      return timed(await withStates({ results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts, alongside }) }, states));
     } catch (e) {
       return timed({ results, pushError: (e as Error).message });
     }

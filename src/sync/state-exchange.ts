@@ -4,7 +4,7 @@
 import type { Config } from '../config/types.ts';
 import { clusterPrefix } from '../model/object-path.ts';
 import type { Repo } from '../store/repo.ts';
-import { localState, pushState, stateRef } from '../store/state-ref.ts';
+import { localState, pushState, stateCommit, stateLanded, stateRef, type StateUpdate } from '../store/state-ref.ts';
 import type { RemoteTarget } from '../store/remote.ts';
 import { RenderCache } from './render-cache.ts';
 import { decodeState, encodeState } from './render-state.ts';
@@ -45,17 +45,23 @@ export async function adoptState(
   return undefined;
 }
 
+/** The state commits a run made, and one line for each cluster whose state could not be made. */
+export interface PreparedStates { updates: StateUpdate[]; warnings: string[] }
+
+const notSaved = (clusterId: string, e: unknown) =>
+  `${clusterId}: render state not saved on the remote (the next run from an empty directory reads in full): ${(e as Error).message}`;
+
 /**
- * After the branch is on the remote: each cluster's saved cache, restricted to the blobs in its subtree at the
- * local branch head (in pull-request mode the base, which the next run starts from), is pushed as its state.
- * A cluster whose sync failed or was refused saved no cache this run and is left alone. Returns one line per
- * cluster whose state could not be pushed: a cache, so never the run's failure.
+ * Each cluster's saved cache, restricted to the blobs in its subtree at the local branch head, as a state commit
+ * (none when the state did not change). The head is the one about to be pushed (a replay on another writer's head
+ * keeps each of our clusters' subtrees) or, in pull-request mode, the base, which the next run starts from. A cluster
+ * whose sync failed or was refused saved no cache this run and is left alone.
  */
-export async function publishStates(repo: Repo, target: RemoteTarget, config: Config, results: SyncResult[]): Promise<string[]> {
+export async function prepareStates(repo: Repo, config: Config, results: SyncResult[]): Promise<PreparedStates> {
+  const prepared: PreparedStates = { updates: [], warnings: [] };
   const head = await repo.head();
-  if (!head) return [];
+  if (!head) return prepared;
   const rootTree = (await repo.readCommit(head)).tree;
-  const errors: string[] = [];
   for (const r of results) {
     if (r.status === 'failed' || r.status === 'refused') continue;
     try {
@@ -65,10 +71,27 @@ export async function publishStates(repo: Repo, target: RemoteTarget, config: Co
       const blobs = new Set((await repo.listFiles(subtree)).values());
       const entries = saved.entries.filter(([, oid]) => blobs.has(oid));
       const text = encodeState({ cluster: r.clusterId, fingerprint: saved.fingerprint, subtree, readAt: saved.readAt }, entries, stateKey(config));
-      await pushState(repo, target, r.clusterId, text, new Date());
+      const update = await stateCommit(repo, r.clusterId, text, new Date());
+      if (update) prepared.updates.push(update);
     } catch (e) {
-      errors.push(`${r.clusterId}: render state not saved on the remote (the next run from an empty directory reads in full): ${(e as Error).message}`);
+      prepared.warnings.push(notSaved(r.clusterId, e));
     }
   }
-  return errors;
+  return prepared;
+}
+
+/**
+ * After the branch is on the remote: the states that moved with its push (`landed`) are recorded here, the others
+ * pushed on their own. Returns one line per cluster whose state could not be saved: a cache, never the run's failure.
+ */
+export async function publishStates(repo: Repo, target: RemoteTarget, prepared: PreparedStates, landed = new Set<string>()): Promise<string[]> {
+  const warnings = [...prepared.warnings];
+  for (const u of prepared.updates) {
+    try {
+      await (landed.has(u.ref) ? stateLanded(repo, u) : pushState(repo, target, u));
+    } catch (e) {
+      warnings.push(notSaved(u.clusterId, e));
+    }
+  }
+  return warnings;
 }

@@ -3,7 +3,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdirSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,8 +11,13 @@ export interface GitServer {
   url: string; // http://127.0.0.1:PORT
   repoUrl(name: string): string;
   createBareRepo(name: string, branch?: string): string;
+  /** The requests served since the start or the last clearRequests(), as `METHOD path?query` (authorized only). */
+  requests(): string[];
+  clearRequests(): void;
   close(): Promise<void>;
 }
+
+const requestLog = (root: string) => join(root, 'requests.log');
 
 const backend = execFileSync('git', ['--exec-path'], { encoding: 'utf8' }).trim() + '/git-http-backend';
 
@@ -74,6 +79,7 @@ export async function serveGit(root: string, token: string): Promise<void> {
       res.writeHead(401, { 'WWW-Authenticate': 'Basic realm="kubetrail-test"' });
       return void res.end('unauthorized\n');
     }
+    appendFileSync(requestLog(root), `${req.method} ${req.url}\n`);
     runBackend(req, res, root);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -98,6 +104,14 @@ export async function startGitServer(opts: { root: string; token: string }): Pro
       execFileSync('git', ['init', '-q', '--bare', '-b', branch, path]);
       return path;
     },
+    requests: () => {
+      try {
+        return readFileSync(requestLog(opts.root), 'utf8').split('\n').filter(Boolean);
+      } catch {
+        return [];
+      }
+    },
+    clearRequests: () => writeFileSync(requestLog(opts.root), ''),
     close: () => new Promise<void>((resolve) => {
       child.once('exit', () => resolve());
       child.kill();

@@ -123,7 +123,9 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
   }, 180_000);
 
   it('the next run from another empty directory reads the types on record as metadata only', async () => {
+    server.clearRequests();
     const next = await cronRun(ids.a);
+    expect(server.requests().filter((r) => r.includes('upload-pack'))).toHaveLength(2); // one fetch: info/refs, then the pack
     expect(next.out.results[0]).toMatchObject({ status: 'complete', unchanged: OBJECTS, blobsWritten: 0 });
     expect(next.out.results[0].commit).toBeUndefined();
     expect(next.reads).toMatchObject({ metadataLists: 1, fullLists: 0, gets: [] });
@@ -135,7 +137,12 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
 
   it('one change: one metadata list and one GET; the record equals a full sync', async () => {
     await patch('cm-1', 'changed');
+    server.clearRequests();
     const run = await cronRun(ids.a);
+    // One fetch (the branch and the state ref together), one push (the branch and the new state together).
+    expect(server.requests().map((r) => r.replace(/^(\w+) \/fleet\.git\//, '$1 '))).toEqual([
+      'GET info/refs?service=git-upload-pack', 'POST git-upload-pack', 'GET info/refs?service=git-receive-pack', 'POST git-receive-pack',
+    ]);
     expect(run.out.results[0]).toMatchObject({ status: 'complete', changed: 1 });
     expect(run.reads).toMatchObject({ metadataLists: 1, fullLists: 0, gets: ['cm-1'] });
     expect(remoteTree(ids.a)).toBe(await fullSyncTree(ids.a));
