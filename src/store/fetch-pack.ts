@@ -1,26 +1,20 @@
-// Fetching one ref's newest commit over git's smart HTTP protocol (upload-pack, version 0, stateless), and indexing
-// the pack it sends with the project's own code. isomorphic-git's fetch needed 5.9 s for an 11k-file head where
-// native git needs 0.7 s (bench/README.md); most of it was its pack indexing in JavaScript.
+// Fetching refs' newest commits over git's smart HTTP protocol (upload-pack, version 0, stateless), and indexing
+// the pack as it arrives with the project's own code (pack-indexer.ts). isomorphic-git's fetch needed 5.9 s for an
+// 11k-file head where native git needs 0.7 s (bench/README.md); most of it was its pack indexing in JavaScript.
 // Protocol: git's Documentation/gitprotocol-http.txt, gitprotocol-pack.txt (shallow, deepen, side-band-64k);
 // pack and index formats: gitformat-pack.txt.
-import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
-import { crc32, inflateSync } from 'node:zlib';
 import { atomicWrite, fsyncDir, writeDurably } from './atomic-write.ts';
-import { objectId, type StoredType } from './codec.ts';
-import { applyDelta } from './delta.ts';
 import { encodeIndex } from './pack.ts';
-import { parseAdvertisement, parsePktLines, pkt, request, SendPackError, type SendTarget } from './send-pack.ts';
-
-const TYPES: Record<number, StoredType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
-const OFS_DELTA = 6;
-const REF_DELTA = 7;
+import { PackIndexer } from './pack-indexer.ts';
+import { parseAdvertisement, pkt, request, SendPackError, type SendTarget } from './send-pack.ts';
 
 /**
  * Fetches the newest commit of each of `refs` the remote has, at depth 1 and in one request, into `gitdir` (a pack
- * and its index; the new shallow boundary in .git/shallow). `haves`: commits held here (with their trees), so the
- * server leaves out what they share. Returns each ref the remote has with its commit.
+ * and its index; the new shallow boundary in .git/shallow). The refs after the first are single parentless commits
+ * (render states): the server names them shallow too, which they are not. `haves`: commits held here (with their
+ * trees), so the server leaves out what they share. Returns each ref the remote has with its commit.
  */
 export async function fetchRefs(gitdir: string, t: SendTarget, refs: string[], haves: string[]): Promise<Map<string, string>> {
   const advertised = parseAdvertisement(await request(t, 'info/refs?service=git-upload-pack', { method: 'GET' })).refs;
@@ -37,182 +31,89 @@ export async function fetchRefs(gitdir: string, t: SendTarget, refs: string[], h
     ...haves.map((oid) => pkt(`have ${oid}\n`)),
     pkt('done\n'),
   ].join('');
-  const response = await request(t, 'git-upload-pack', {
-    method: 'POST', body: new Blob([body]).stream(),
+  // The pack is indexed as it arrives: its first pass overlaps the server's writing (most of a fetch's time).
+  const indexer = new PackIndexer();
+  const response = new UploadPackResponse((bytes) => indexer.add(bytes));
+  await request(t, 'git-upload-pack', {
+    method: 'POST', body: new Blob([body]).stream(), onData: (chunk) => response.add(chunk),
     headers: { 'content-type': 'application/x-git-upload-pack-request', accept: 'application/x-git-upload-pack-result' },
   });
-  const { pack, shallowNow, unshallow } = parseUploadPackResponse(response);
-  if (pack.length) storePack(gitdir, pack);
-  const next = [...new Set([...shallow.filter((oid) => !unshallow.has(oid)), ...shallowNow])];
+  const { shallowNow, unshallow } = response.end();
+  storePack(gitdir, indexer); // we wanted something: no pack is an error
+  const single = new Set(refs.slice(1).map((r) => heads.get(r)));
+  const next = [...new Set([...shallow.filter((oid) => !unshallow.has(oid)), ...shallowNow.filter((oid) => !single.has(oid))])];
   if (next.join() !== shallow.join()) await atomicWrite(shallowFile, next.length ? `${next.join('\n')}\n` : '');
   return heads;
 }
 
-/** The shallow update (lines up to the first flush), then ACK/NAK, then the pack in side band 1. */
-export function parseUploadPackResponse(data: Buffer): { pack: Buffer; shallowNow: string[]; unshallow: Set<string> } {
-  const shallowNow: string[] = [];
-  const unshallow = new Set<string>();
-  const pack: Buffer[] = [];
-  let inShallowSection = true;
-  for (const line of parsePktLines(data)) {
-    if (line.length === 0) {
-      inShallowSection = false;
-      continue;
+/**
+ * The server's answer, read as it arrives: the shallow update (lines up to the first flush), then ACK/NAK, then the
+ * pack in side band 1, handed to `onPack` as its bytes arrive (a 64 KiB line is not waited for, nor copied).
+ */
+export class UploadPackResponse {
+  private readonly shallowNow: string[] = [];
+  private readonly unshallow = new Set<string>();
+  private rest = Buffer.alloc(0);
+  private packLeft = 0; // bytes of the current side-band-1 line still to come
+  private inShallowSection = true;
+  private readonly onPack: (bytes: Buffer) => void;
+
+  constructor(onPack: (bytes: Buffer) => void) {
+    this.onPack = onPack;
+  }
+
+  add(chunk: Buffer): void {
+    const data = this.rest.length ? Buffer.concat([this.rest, chunk]) : chunk;
+    let at = 0;
+    while (at < data.length) {
+      if (this.packLeft > 0) {
+        const n = Math.min(this.packLeft, data.length - at);
+        this.onPack(data.subarray(at, at + n));
+        this.packLeft -= n;
+        at += n;
+        continue;
+      }
+      if (data.length - at < 4) break;
+      const length = parseInt(data.toString('latin1', at, at + 4), 16);
+      if (Number.isNaN(length) || (length > 0 && length < 5)) throw new SendPackError('malformed pkt-line from the server');
+      if (length === 0) {
+        this.inShallowSection = false;
+        at += 4;
+        continue;
+      }
+      if (data.length - at < 5) break;
+      if (data[at + 4] === 1) { // side band 1: the pack, passed on as it comes
+        this.packLeft = length - 5;
+        at += 5;
+        continue;
+      }
+      if (at + length > data.length) break;
+      this.line(data.subarray(at + 4, at + length));
+      at += length;
     }
+    this.rest = Buffer.from(data.subarray(at)); // a copy: `data` may be the caller's chunk
+  }
+
+  /** The shallow update, once the whole answer was read. */
+  end(): { shallowNow: string[]; unshallow: Set<string> } {
+    if (this.rest.length || this.packLeft) throw new SendPackError('the answer of the server ends inside a pkt-line');
+    return { shallowNow: this.shallowNow, unshallow: this.unshallow };
+  }
+
+  private line(line: Buffer): void {
     const text = line[0] > 3 ? line.toString('latin1').trimEnd() : '';
-    if (inShallowSection && text.startsWith('shallow ')) shallowNow.push(text.slice(8));
-    else if (inShallowSection && text.startsWith('unshallow ')) unshallow.add(text.slice(10));
-    else if (text.startsWith('ACK') || text === 'NAK') inShallowSection = false;
+    if (this.inShallowSection && text.startsWith('shallow ')) this.shallowNow.push(text.slice(8));
+    else if (this.inShallowSection && text.startsWith('unshallow ')) this.unshallow.add(text.slice(10));
+    else if (text.startsWith('ACK') || text === 'NAK') this.inShallowSection = false;
     else if (text.startsWith('ERR ')) throw new SendPackError(`the remote refused the fetch: ${text.slice(4)}`);
-    else if (line[0] === 1) pack.push(line.subarray(1));
     else if (line[0] === 3) throw new SendPackError(`the remote failed: ${line.subarray(1).toString('utf8').trim()}`);
   }
-  return { pack: Buffer.concat(pack), shallowNow, unshallow };
-}
-
-interface Entry {
-  offset: number; dataStart: number; end: number; code: number; size: number; crc: number;
-  baseOffset?: number; baseId?: string; id?: string;
-  /** A delta's instructions, from the first read until it is applied (small). */
-  delta?: Buffer;
-}
-
-// An output buffer of the object's size: zlib's default of 16 KiB a call made most of the time and garbage.
-const inflateSized = (input: Buffer, size: number) =>
-  inflateSync(input, { info: true, chunkSize: Math.max(64, size + 64) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
-
-interface Content { type: StoredType; content: Buffer }
-
-const add = <K>(counts: Map<K, number>, key: K, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
-
-/**
- * Every object's id, offset and CRC in a pack as received. First pass: each object read once (whole objects hashed
- * then, deltas' instructions kept) and how many deltas name each base counted. Second: deltas applied in pack order
- * (git writes a base before its deltas), a content kept only while deltas still need it, up to `cacheBytes`; one
- * no longer kept is made again from the pack. We never ask for a thin pack: a base must be in the pack.
- * Keeping every content instead (32 MB for an 11k-object fetch) was most of indexing: fresh pages, at ~20 µs a
- * fault on a VM (bench/README.md, issue 18).
- */
-export function indexPack(pack: Buffer, o: { cacheBytes?: number } = {}): Map<string, { offset: number; end: number; crc: number }> {
-  if (pack.toString('latin1', 0, 4) !== 'PACK') throw new SendPackError('the remote sent no pack');
-  const count = pack.readUInt32BE(8);
-  const entries: Entry[] = [];
-  const byOffset = new Map<number, Entry>();
-  const offsetOf = new Map<string, number>();
-  const usesLeft = new Map<number, number>(); // base offset → deltas still to apply to it
-  const usesById = new Map<string, number>(); // the same for ref deltas, until the base's id is known
-  const named = (e: Entry, id: string) => {
-    e.id = id;
-    offsetOf.set(id, e.offset);
-    const n = usesById.get(id);
-    if (n) add(usesLeft, e.offset, n);
-  };
-  let at = 12;
-  for (let i = 0; i < count; i++) {
-    const offset = at;
-    const code = (pack[at] >> 4) & 7;
-    let size = pack[at] & 0x0f;
-    for (let shift = 4; pack[at] & 0x80; shift += 7) size += (pack[++at] & 0x7f) * 2 ** shift;
-    at++;
-    const e: Entry = { offset, dataStart: 0, end: 0, code, size, crc: 0 };
-    if (code === OFS_DELTA) {
-      let distance = pack[at] & 0x7f;
-      while (pack[at] & 0x80) distance = (distance + 1) * 128 + (pack[++at] & 0x7f);
-      at++;
-      e.baseOffset = offset - distance;
-      add(usesLeft, e.baseOffset, 1);
-    } else if (code === REF_DELTA) {
-      e.baseId = pack.toString('hex', at, at + 20);
-      at += 20;
-      const known = offsetOf.get(e.baseId);
-      if (known === undefined) add(usesById, e.baseId, 1);
-      else add(usesLeft, known, 1);
-    } else if (!TYPES[code]) {
-      throw new SendPackError(`pack object at ${offset} has an unknown type ${code}`);
-    }
-    e.dataStart = at;
-    const { buffer, engine } = inflateSized(pack.subarray(at), size);
-    at += engine.bytesWritten;
-    e.end = at;
-    e.crc = crc32(pack.subarray(offset, at));
-    if (!TYPES[code]) e.delta = buffer;
-    else {
-      if (buffer.length !== size) throw new SendPackError(`pack object at ${offset} inflates to ${buffer.length} bytes, not ${size}`);
-      named(e, objectId(TYPES[code], buffer));
-    }
-    entries.push(e);
-    byOffset.set(offset, e);
-  }
-  if (!createHash('sha1').update(pack.subarray(0, at)).digest().equals(pack.subarray(at, at + 20))) throw new SendPackError('the pack checksum does not match');
-
-  const cacheBytes = o.cacheBytes ?? 32 << 20;
-  const cache = new Map<number, Content>();
-  let cached = 0;
-  const keep = (offset: number, c: Content) => {
-    if (!usesLeft.get(offset)) return;
-    cache.set(offset, c);
-    cached += c.content.length;
-    for (const [k, v] of cache) {
-      if (cached <= cacheBytes) break;
-      cache.delete(k);
-      cached -= v.content.length;
-    }
-  };
-  const release = (offset: number) => {
-    const n = usesLeft.get(offset)! - 1;
-    usesLeft.set(offset, n);
-    const c = n > 0 ? undefined : cache.get(offset);
-    if (c) {
-      cache.delete(offset);
-      cached -= c.content.length;
-    }
-  };
-  // A delta's base; undefined while a ref delta's base has no id yet.
-  const baseOf = (e: Entry) => {
-    const offset = e.baseOffset ?? offsetOf.get(e.baseId!);
-    const base = offset === undefined ? undefined : byOffset.get(offset);
-    if (!base && e.baseOffset !== undefined) throw new SendPackError(`pack object at ${e.offset} is a delta of an object not in the pack`);
-    return base;
-  };
-  // A delta no other delta names is only hashed: made in one reused buffer (fresh memory for each was most of it).
-  let scratch = Buffer.allocUnsafe(0);
-  const intoScratch = (size: number) => {
-    if (scratch.length < size) scratch = Buffer.allocUnsafe(Math.max(size, 2 * scratch.length));
-    return scratch.subarray(0, size);
-  };
-  // An object's content: kept, or made (again) from the pack, its base first; kept while deltas still need it.
-  const contentOf = (e: Entry, transient = false): Content => {
-    const hit = cache.get(e.offset);
-    if (hit) return hit;
-    const data = e.delta ?? inflateSized(pack.subarray(e.dataStart, e.end), e.size).buffer;
-    let c: Content = { type: TYPES[e.code], content: data };
-    if (!TYPES[e.code]) {
-      const base = contentOf(baseOf(e)!);
-      c = { type: base.type, content: applyDelta(base.content, data, transient ? intoScratch : undefined) };
-    }
-    keep(e.offset, c);
-    return c;
-  };
-  // A ref delta's base may be a delta later in the pack: passes until every id is known.
-  for (let pending = entries.filter((e) => !e.id); pending.length;) {
-    const before = pending.length;
-    for (const e of pending) {
-      const base = baseOf(e);
-      if (!base?.id) continue;
-      const c = contentOf(e, !usesLeft.get(e.offset));
-      e.delta = undefined;
-      named(e, objectId(c.type, c.content));
-      release(base.offset);
-    }
-    pending = pending.filter((e) => !e.id);
-    if (pending.length === before) throw new SendPackError(`${pending.length} pack objects are deltas of objects not in the pack`);
-  }
-  return new Map(entries.map((e) => [e.id!, { offset: e.offset, end: e.end, crc: e.crc }]));
 }
 
 /** Pack and index durable, then renamed into place (index last: git and our reader look for packs by index). */
-function storePack(gitdir: string, pack: Buffer): void {
-  const index = encodeIndex(indexPack(pack), pack.subarray(-20));
+function storePack(gitdir: string, indexer: PackIndexer): void {
+  const { pack, ids } = indexer.finish();
+  const index = encodeIndex(ids, pack.subarray(-20));
   const dir = join(gitdir, 'objects', 'pack');
   mkdirSync(dir, { recursive: true });
   const name = `pack-${pack.subarray(-20).toString('hex')}`;

@@ -168,25 +168,31 @@ export interface RemoteOptions {
 export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteOptions & { attempts?: number; alongside?: Alongside[] } = {}): Promise<PushResult> {
   const attempts = o.attempts ?? 20;
   let replayed = 0;
+  // The alongside refs go with the first attempt only: whatever made it fail (a lost race, or a server that will
+  // not take them: a hook, a body size limit) must not cost the branch; the caller pushes those that did not move.
+  let alongside = o.alongside;
+  const moved = new Set<string>();
   for (let attempt = 1; ; attempt++) {
     const known = await readRef(repo.gitdir, PUSHED_REF);
     const pending = await unpushedCommits(repo, new Set(known ? [known] : []));
-    if (pending.length === 0 || !await repo.head()) return { commit: await repo.head(), attempts: attempt - 1, replayed, upToDate: true };
+    if (pending.length === 0 || !await repo.head()) return { commit: await repo.head(), attempts: attempt - 1, replayed, upToDate: true, alongside: moved };
     await o.assertLocked?.();
     if (!known) await makeHistoryComplete(repo); // the remote has none of it: everything goes
     const head = (await repo.head())!;
     try {
-      const alongside = await send(repo, target, known, pending, o.alongside);
+      for (const ref of await send(repo, target, known, pending, alongside)) moved.add(ref);
       await writeRef(repo.gitdir, PUSHED_REF, head);
-      return { commit: head, attempts: attempt, replayed, upToDate: false, alongside };
+      return { commit: head, attempts: attempt, replayed, upToDate: false, alongside: moved };
     } catch (e) {
+      for (const ref of (e as Partial<SendPackError>).moved ?? []) moved.add(ref);
+      alongside = undefined;
       // The branch moved (someone else pushed first, or the server lost a race for its ref lock): fetch,
       // re-apply, push again. Only bad credentials are final at once.
       const status = (e as { status?: number }).status ?? (e as { data?: { statusCode?: number } }).data?.statusCode;
       if (status === 401 || status === 403) throw new PushError(`push to ${target.url} refused (${status}): check the token`);
       if (attempt >= attempts) {
         throw new PushError(`push to ${target.url} (${target.branch}) did not land in ${attempts} attempts (last: ${describe(e, target)}); ` +
-          'nothing was pushed and nothing is lost: the next run records the same state again. Many writers on one branch: ' +
+          'the branch was not pushed and nothing is lost: the next run records the same state again. Many writers on one branch: ' +
           'set startJitterSeconds, or raise remote.pushAttempts');
       }
     }

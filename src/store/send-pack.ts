@@ -15,10 +15,13 @@ export interface SendTarget { url: string; username: string; token?: string; tim
 export class SendPackError extends Error {
   readonly rejected: boolean;
   readonly status?: number;
-  constructor(message: string, o: { rejected?: boolean; status?: number } = {}) {
+  /** Refs that moved all the same (those riding along with a rejected branch). */
+  readonly moved: Set<string>;
+  constructor(message: string, o: { rejected?: boolean; status?: number; moved?: Set<string> } = {}) {
     super(message);
     this.rejected = o.rejected ?? false;
     this.status = o.status;
+    this.moved = o.moved ?? new Set();
   }
 }
 
@@ -158,8 +161,12 @@ function authorization(t: SendTarget): Record<string, string> {
 /**
  * One request over node:http(s), the body streamed with backpressure. Not the fetch API: a daemon pushing every
  * few minutes grew by ~0.1 MB a push with it (bench/push-cycles.ts), and stayed flat with node:http.
+ * With `onData`, a successful answer goes there as it arrives (resolving to an empty buffer); what it throws fails
+ * the request.
  */
-export function request(t: SendTarget, path: string, o: { method: string; headers?: Record<string, string>; body?: ReadableStream<Uint8Array> }): Promise<Buffer> {
+export function request(t: SendTarget, path: string,
+  o: { method: string; headers?: Record<string, string>; body?: ReadableStream<Uint8Array>; onData?: (chunk: Buffer) => void }): Promise<Buffer> {
+  const onData = o.onData;
   const url = new URL(`${t.url.replace(/\/+$/, '')}/${path}`);
   const send = url.protocol === 'https:' ? https.request : http.request;
   return new Promise((resolve, reject) => {
@@ -167,12 +174,24 @@ export function request(t: SendTarget, path: string, o: { method: string; header
       method: o.method, timeout: t.timeoutMs ?? 300_000,
       headers: { ...authorization(t), 'user-agent': 'git/kubetrail', ...o.headers, ...(o.body ? { 'transfer-encoding': 'chunked' } : {}) },
     }, (res) => {
+      const status = res.statusCode ?? 0;
+      const ok = status >= 200 && status < 300;
       const chunks: Buffer[] = [];
-      res.on('data', (c: Buffer) => chunks.push(c));
+      let failed = false;
+      res.on('data', (c: Buffer) => {
+        if (!ok || !onData) return void chunks.push(c);
+        if (failed) return;
+        try {
+          onData(c);
+        } catch (e) {
+          failed = true;
+          reject(e);
+          req.destroy();
+        }
+      });
       res.on('error', reject);
       res.on('end', () => {
-        const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) resolve(Buffer.concat(chunks));
+        if (ok) resolve(Buffer.concat(chunks));
         else reject(new SendPackError(`${o.method} ${path}: HTTP ${status}`, { status }));
       });
     });
@@ -210,8 +229,9 @@ export async function sendPack(t: SendTarget, source: PackSource, updates: RefUp
   });
   const report = parseReportStatus(response, sideBand);
   if (report.unpack !== 'ok') throw new SendPackError(`the remote could not unpack the push: ${report.unpack || 'no report'}`);
+  const moved = new Set(updates.filter((u) => report.refs.get(u.ref) === 'ok').map((u) => u.ref));
   const status = report.refs.get(updates[0].ref);
   // "fetch first", "non-fast-forward", "failed to update ref", "failed to lock": another push got there first.
-  if (status !== 'ok') throw new SendPackError(`push rejected: ${status ?? 'no status for the branch'}`, { rejected: true });
-  return new Set(updates.filter((u) => report.refs.get(u.ref) === 'ok').map((u) => u.ref));
+  if (status !== 'ok') throw new SendPackError(`push rejected: ${status ?? 'no status for the branch'}`, { rejected: true, moved });
+  return moved;
 }

@@ -1,6 +1,7 @@
 // The render cache to and from the remote around one run (see render-state.ts for what is checked): taken from
 // the remote state only when this repository has no cache of its own and the state was made for exactly the
-// cluster subtree the run starts from; published after the branch is on the remote, bound to the subtree there.
+// cluster subtree the run starts from (fetched with the branch); made for the subtree the run pushes and sent in the
+// branch's push request (or after it, on its own), so it is on the remote when the branch is.
 import type { Config } from '../config/types.ts';
 import { clusterPrefix } from '../model/object-path.ts';
 import type { Repo } from '../store/repo.ts';

@@ -5,10 +5,24 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { indexPack, parseUploadPackResponse } from '../../src/store/fetch-pack.ts';
+import { UploadPackResponse } from '../../src/store/fetch-pack.ts';
+import { PackIndexer } from '../../src/store/pack-indexer.ts';
 import { encodeIndex } from '../../src/store/pack.ts';
 
 const git = (dir: string, args: string[], input?: string | Buffer) => execFileSync('git', ['-C', dir, ...args], { input, maxBuffer: 64 << 20 });
+
+function indexPack(pack: Buffer, o: { cacheBytes?: number } = {}) {
+  const indexer = new PackIndexer();
+  indexer.add(pack);
+  return indexer.finish(o).ids;
+}
+
+function parseUploadPackResponse(data: Buffer) {
+  const pack: Buffer[] = [];
+  const response = new UploadPackResponse((bytes) => pack.push(Buffer.from(bytes)));
+  response.add(data);
+  return { pack: Buffer.concat(pack), ...response.end() };
+}
 
 function repoWithHistory(): string {
   const dir = mkdtempSync(join(tmpdir(), 'kt-fetch-pack-'));
@@ -38,6 +52,25 @@ describe('indexing a received pack', () => {
     expect(ours.equals(readFileSync(join(out, `p-${name}.idx`)))).toBe(true);
   });
 
+  it('a pack indexed as it arrives, in pieces of any size, gets the same index; cut short, it is refused', () => {
+    const out = mkdtempSync(join(tmpdir(), 'kt-fetch-pack-pieces-'));
+    const name = git(dir, ['pack-objects', '-q', '--delta-base-offset', '--window=10', join(out, 'p')], objects).toString().trim();
+    const pack = readFileSync(join(out, `p-${name}.pack`));
+    const expected = readFileSync(join(out, `p-${name}.idx`));
+    for (const piece of [1, 7, 100, 4096, 65536]) {
+      const indexer = new PackIndexer();
+      for (let at = 0; at < pack.length; at += piece) indexer.add(pack.subarray(at, at + piece));
+      const { pack: received, ids } = indexer.finish();
+      expect(received.equals(pack)).toBe(true);
+      expect(encodeIndex(ids, pack.subarray(-20)).equals(expected), `pieces of ${piece} bytes`).toBe(true);
+    }
+    for (const cut of [5, 12, Math.floor(pack.length / 2), pack.length - 21, pack.length - 1]) {
+      const indexer = new PackIndexer();
+      indexer.add(pack.subarray(0, cut));
+      expect(() => indexer.finish(), `cut at ${cut}`).toThrow();
+    }
+  });
+
   it('a damaged pack is refused', () => {
     const out = mkdtempSync(join(tmpdir(), 'kt-fetch-pack-bad-'));
     const name = git(dir, ['pack-objects', '-q', join(out, 'p')], objects).toString().trim();
@@ -52,6 +85,14 @@ describe('indexing a received pack', () => {
     const res = parseUploadPackResponse(Buffer.concat([pkt(`shallow ${A}\n`), pkt(`unshallow ${'b'.repeat(40)}\n`), Buffer.from('0000'), pkt('NAK\n'),
       pkt(Buffer.concat([Buffer.from([2]), Buffer.from('progress')])), pkt(Buffer.concat([Buffer.from([1]), Buffer.from('PACK')])), pkt(Buffer.concat([Buffer.from([1]), Buffer.from('rest')])), Buffer.from('0000')]));
     expect(res).toEqual({ pack: Buffer.from('PACKrest'), shallowNow: [A], unshallow: new Set(['b'.repeat(40)]) });
+    // Read as it arrives: pkt-lines split anywhere between chunks.
+    const whole = Buffer.concat([pkt(`shallow ${A}\n`), Buffer.from('0000'), pkt('NAK\n'), pkt(Buffer.concat([Buffer.from([1]), Buffer.from('PACK')])), pkt(Buffer.concat([Buffer.from([1]), Buffer.from('rest')])), Buffer.from('0000')]);
+    for (let piece = 1; piece < whole.length; piece += 3) {
+      const pack: Buffer[] = [];
+      const reader = new UploadPackResponse((b) => pack.push(Buffer.from(b)));
+      for (let at = 0; at < whole.length; at += piece) reader.add(whole.subarray(at, at + piece));
+      expect({ pack: Buffer.concat(pack), ...reader.end() }).toEqual({ pack: Buffer.from('PACKrest'), shallowNow: [A], unshallow: new Set() });
+    }
     expect(() => parseUploadPackResponse(Buffer.concat([Buffer.from('0000'), pkt(Buffer.concat([Buffer.from([3]), Buffer.from('out of memory')]))]))).toThrow('out of memory');
   });
 });

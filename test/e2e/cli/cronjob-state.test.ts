@@ -3,7 +3,7 @@
 // cluster's) is ignored and the record is still exactly what a full sync writes. Real apiserver (seen through a
 // counting proxy), real smart-HTTP remote, the CLI as a separate process under Node or Deno.
 import { execFileSync } from 'node:child_process';
-import { rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeState, encodeState } from '../../../src/sync/render-state.ts';
@@ -63,6 +63,10 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
     const ms = Date.now() - started;
     expect(run.stderr, `${id}: ${run.stdout}`).toBe('');
     expect(run.code, run.stdout).toBe(0);
+    // Cut history is marked where it is cut: a state commit fetched with the branch has no parents to miss.
+    const shallow = existsSync(join(dir, '.git', 'shallow')) ? readFileSync(join(dir, '.git', 'shallow'), 'utf8') : '';
+    const state = git(dir, ['for-each-ref', '--format=%(objectname)', 'refs/kubetrail/state/']).trim();
+    if (state) expect(shallow).not.toContain(state);
     rmSync(dir, { recursive: true, force: true });
     return { out: JSON.parse(run.stdout), reads: reads(proxy.seen), ms };
   }
