@@ -206,7 +206,7 @@ async function cronjob(n: number, seedRepo: string, runs = RUNS) {
       for (let attempt = 1; ; attempt++) {
         try {
           return await client.sendJSON('PUT', `/api/v1/namespaces/bench-${i % 20}/configmaps/config-${i}`,
-            configMap(i, { ...payload(i), LOG_LEVEL: `cron-${r}` }));
+            configMap(i, { ...payload(i), LOG_LEVEL: `cron-${n}-${r}` })); // per scale: the 51k rows must not write the 11k rows' values again
         } catch (e) {
           if (attempt >= 3) throw e;
         }
@@ -342,7 +342,9 @@ if (results.scale) {
 if (results.cronjobScale) {
   const cs = results.cronjobScale;
   table += `\nCronJob at ${cs.objects} objects (one run each): nothing changed ${ms(cs.noChange.min)} (${r(cs.noChange.min, cs.noChange.floor.min)} its floor), peak RSS ${cs.noChange.maxRssMB.toFixed(0)} MB, ` +
-    `repository ${cs.noChange.repoMB.toFixed(1)} MB; 10 changed ${ms(cs.tenChanged.min)} (${r(cs.tenChanged.min, cs.tenChanged.floor.min)}), peak RSS ${cs.tenChanged.maxRssMB.toFixed(0)} MB.\n`;
+    `repository ${cs.noChange.repoMB.toFixed(1)} MB; 10 changed ${ms(cs.tenChanged.min)} (${r(cs.tenChanged.min, cs.tenChanged.floor.min)}; ` +
+    `objects changed ${cs.tenChanged.changed.join('/')}, pushed ${cs.tenChanged.pushed}), peak RSS ${cs.tenChanged.maxRssMB.toFixed(0)} MB; ` +
+    `without the render state ${ms(cs.noChangeWithoutState.min)}, peak RSS ${cs.noChangeWithoutState.maxRssMB.toFixed(0)} MB.\n`;
 }
 console.log(table);
 const day = results.date.slice(0, 10);
