@@ -25,7 +25,7 @@ export interface RemoteTarget { url: string; branch: string; username: string; t
 export interface PushResult {
   commit?: string; attempts: number; replayed: number; upToDate: boolean;
   /** The `alongside` refs that moved with the branch's push. */
-  alongside?: Set<string>;
+  alongside?: string[];
 }
 
 /** Another ref to move in the branch's push request, from whatever the remote has then (a cluster's render state). */
@@ -175,14 +175,14 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
   for (let attempt = 1; ; attempt++) {
     const known = await readRef(repo.gitdir, PUSHED_REF);
     const pending = await unpushedCommits(repo, new Set(known ? [known] : []));
-    if (pending.length === 0 || !await repo.head()) return { commit: await repo.head(), attempts: attempt - 1, replayed, upToDate: true, alongside: moved };
+    if (pending.length === 0 || !await repo.head()) return { commit: await repo.head(), attempts: attempt - 1, replayed, upToDate: true, alongside: [...moved] };
     await o.assertLocked?.();
     if (!known) await makeHistoryComplete(repo); // the remote has none of it: everything goes
     const head = (await repo.head())!;
     try {
       for (const ref of await send(repo, target, known, pending, alongside)) moved.add(ref);
       await writeRef(repo.gitdir, PUSHED_REF, head);
-      return { commit: head, attempts: attempt, replayed, upToDate: false, alongside: moved };
+      return { commit: head, attempts: attempt, replayed, upToDate: false, alongside: [...moved] };
     } catch (e) {
       for (const ref of (e as Partial<SendPackError>).moved ?? []) moved.add(ref);
       alongside = undefined;

@@ -92,7 +92,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
     // branch's own push request when there was one, else on its own.
     const withStates = async (r: RunResult, prepared?: PreparedStates): Promise<RunResult> => {
       await assertLocked();
-      const stateWarnings = await publishStates(repo, target, prepared ?? await prepareStates(repo, config, results), r.push?.alongside);
+      const stateWarnings = await publishStates(repo, target, prepared ?? await prepareStates(repo, config, results), new Set(r.push?.alongside));
       return stateWarnings.length ? { ...r, stateWarnings } : r;
     };
     if (pr) {
