@@ -3,37 +3,15 @@
 // "what did commit N change" without reading a tree; History uses it only while it ends at the branch head.
 import { parseAt, prefixNotFound } from './at.ts';
 import type { IndexRecord, RecordSink } from './index-format.ts';
+import { PathTable } from './path-table.ts';
+import { U32List } from './u32-list.ts';
 
 const NONE = 0xffffffff;
 const PREFIX = 'clusters/';
 /** Paths are kept below clusters/, where all of them are. */
 const key = (path: string) => (path.startsWith(PREFIX) ? path.slice(PREFIX.length) : undefined);
 /** What a kept path starts with when its full path is under `prefix/`. */
-const keyPrefix = (prefix: string) => (prefix === 'clusters' ? '' : `${key(prefix) ?? '\0'}/`);
-
-/** A growable array of 32-bit numbers: a year of history is ~1M changes, 4 bytes each instead of a JS array's 8. */
-class U32List {
-  private data = new Uint32Array(1024);
-  length = 0;
-  push(v: number): void {
-    if (this.length === this.data.length) {
-      const grown = new Uint32Array(this.data.length * 2);
-      grown.set(this.data);
-      this.data = grown;
-    }
-    this.data[this.length++] = v;
-  }
-  get(i: number): number {
-    return this.data[i];
-  }
-  set(i: number, v: number): void {
-    this.data[i] = v;
-  }
-  /** Gives back the room grown for (after a load: the next appends are few). */
-  trim(): void {
-    this.data = this.data.slice(0, Math.max(this.length, 16));
-  }
-}
+const keyPrefix = (prefix: string) => Buffer.from(prefix === 'clusters' ? '' : `${key(prefix) ?? '\0'}/`);
 
 export interface IndexedChange { path: string; kind: 'added' | 'changed' | 'deleted'; from?: string; to?: string }
 
@@ -58,8 +36,7 @@ export class HistoryIndex implements RecordSink {
   /** The change of the same path before this one, or NONE. */
   private readonly changePrevious = new U32List();
   private blobs: Buffer; // 20 bytes a change; zeros: deleted
-  private readonly paths: string[] = [];
-  private readonly pathIds = new Map<string, number>();
+  private readonly paths = new PathTable();
   private readonly lastChange = new U32List(); // by path id
   /** Counts truncations: positions read before a truncation may name other commits after it. */
   generation = 0;
@@ -95,7 +72,10 @@ export class HistoryIndex implements RecordSink {
   /** Appends the next commit of the chain (its parent must be the tip). */
   add(r: IndexRecord): void {
     this.commit(r.oid, r.parent, r.committerTime, r.authorTime, r.cluster);
-    for (const c of r.changes) this.change(key(c.path)!, Buffer.from(c.blob ?? '0'.repeat(40), 'hex'), 0);
+    for (const c of r.changes) {
+      const path = Buffer.from(key(c.path)!);
+      this.change(Buffer.concat([path, Buffer.from(c.blob ?? '0'.repeat(40), 'hex')]), 0, path.length);
+    }
   }
 
   /** `changes`: how many to make room for at once (loading a file: growing by copies cost a third of the time). */
@@ -116,26 +96,23 @@ export class HistoryIndex implements RecordSink {
     this.changeStart.push(this.changePath.length);
   }
 
-  /** RecordSink: a file the last commit changed, its blob the 20 bytes at `at` of `buf` (zeros: deleted). */
-  change(path: string, buf: Buffer, at: number): void {
-    let id = this.pathIds.get(path);
-    if (id === undefined) {
-      this.pathIds.set(path, id = this.paths.length);
-      this.paths.push(path);
-      this.lastChange.push(NONE);
-    }
+  /** RecordSink: a file the last commit changed, its path and blob in `buf` (see RecordSink.change). */
+  change(buf: Buffer, pathStart: number, pathEnd: number): void {
+    const id = this.paths.intern(buf, pathStart, pathEnd);
+    if (id === this.lastChange.length) this.lastChange.push(NONE);
     const change = this.changePath.length;
     this.changePath.push(id);
     this.changeCommit.push(this.oids.length - 1);
     this.changePrevious.push(this.lastChange.get(id));
     this.lastChange.set(id, change);
     if ((change + 1) * 20 > this.blobs.length) this.blobs = Buffer.concat([this.blobs, Buffer.allocUnsafeSlow(this.blobs.length)]);
-    for (let i = 0, to = change * 20; i < 20; i++) this.blobs[to + i] = buf[at + i]; // faster than copy() for 20 bytes
+    for (let i = 0, to = change * 20; i < 20; i++) this.blobs[to + i] = buf[pathEnd + i]; // faster than copy() for 20 bytes
   }
 
   /** Gives back memory reserved while loading. */
   trim(): void {
     for (const list of [this.committerTimes, this.authorTimes, this.changeStart, this.changePath, this.changeCommit, this.changePrevious, this.lastChange]) list.trim();
+    this.paths.trim();
     this.blobs = Buffer.from(this.blobs.subarray(0, Math.max(this.changePath.length, 1024) * 20));
   }
 
@@ -173,9 +150,9 @@ export class HistoryIndex implements RecordSink {
     const out: IndexedChange[] = [];
     const under = keyPrefix(prefix);
     for (let c = this.changeStart.get(position), end = this.changeEnd(position); c < end; c++) {
-      const kept = this.paths[this.changePath.get(c)];
-      if (!kept.startsWith(under)) continue;
-      const path = PREFIX + kept;
+      const id = this.changePath.get(c);
+      if (!this.paths.startsWith(id, under)) continue;
+      const path = PREFIX + this.paths.path(id);
       const previous = this.changePrevious.get(c);
       const from = previous === NONE ? undefined : this.blob(previous);
       const to = this.blob(c);
@@ -186,7 +163,7 @@ export class HistoryIndex implements RecordSink {
 
   /** The commits that changed `path`, newest first, from commit `from` (default: the tip) down. */
   *versionsOf(path: string, from = this.size - 1): Generator<IndexedVersion> {
-    const id = this.pathIds.get(key(path) ?? '');
+    const id = this.pathId(path);
     for (let c = id === undefined ? NONE : this.lastChange.get(id); c !== NONE; c = this.changePrevious.get(c)) {
       const position = this.changeCommit.get(c);
       if (position <= from) yield { position, kind: this.kindOf(c) };
@@ -195,7 +172,7 @@ export class HistoryIndex implements RecordSink {
 
   /** The blob at `path` as of commit `position`; undefined when the file did not exist then. */
   blobAt(path: string, position: number): string | undefined {
-    const id = this.pathIds.get(key(path) ?? '');
+    const id = this.pathId(path);
     for (let c = id === undefined ? NONE : this.lastChange.get(id); c !== NONE; c = this.changePrevious.get(c)) {
       if (this.changeCommit.get(c) <= position) return this.blob(c);
     }
@@ -221,6 +198,12 @@ export class HistoryIndex implements RecordSink {
   /** Whether any file was ever recorded under `prefix/`. */
   everUnder(prefix: string): boolean {
     const under = keyPrefix(prefix);
-    return this.paths.some((p, id) => p.startsWith(under) && this.lastChange.get(id) !== NONE);
+    for (let id = 0; id < this.paths.size; id++) if (this.paths.startsWith(id, under) && this.lastChange.get(id) !== NONE) return true;
+    return false;
+  }
+
+  private pathId(path: string): number | undefined {
+    const kept = key(path);
+    return kept === undefined ? undefined : this.paths.id(kept);
   }
 }

@@ -7,7 +7,7 @@ import { join } from 'node:path';
 import type { Repo } from '../store/repo.ts';
 import { HistoryIndex } from './history-index.ts';
 import { deepened, indexable, missingCommits, recordsFor } from './index-build.ts';
-import { decodeLastRecord, decodeRecords, encodeRecord, loadRecords, MAGIC } from './index-format.ts';
+import { type ByteSource, decodeLastRecord, decodeRecords, encodeRecord, loadRecords, MAGIC } from './index-format.ts';
 import type { GitReader } from './reader.ts';
 
 export const indexFile = (gitdir: string) => join(gitdir, 'kubetrail', 'history-index');
@@ -26,11 +26,16 @@ export function loadIndexFile(gitdir: string): { index: HistoryIndex; stamp: str
   let index = new HistoryIndex();
   let stamp = '';
   try {
-    const buf = readFileSync(indexFile(gitdir));
-    stamp = fileStamp(gitdir);
-    index = new HistoryIndex({ changes: Math.ceil(buf.length / 40) }); // a change takes ≥ 22 bytes, most ~60
-    loadRecords(buf, index);
-    index.trim();
+    const fd = openSync(indexFile(gitdir), 'r');
+    try {
+      stamp = fileStamp(gitdir);
+      const source = fileSource(fd);
+      index = new HistoryIndex({ changes: Math.ceil(source.size / 40) }); // a change takes ≥ 22 bytes, most ~60
+      loadRecords(source, index);
+      index.trim();
+    } finally {
+      closeSync(fd);
+    }
   } catch {
     // Missing or unreadable: a cache, rebuilt from git.
   }
@@ -73,11 +78,11 @@ function tailRecords(fd: number): { oid: string; end: number }[] {
   return out;
 }
 
+const fileSource = (fd: number): ByteSource => ({ size: fstatSync(fd).size, read: (into, at, length, position) => readSync(fd, into, at, length, position) });
+
 /** Where each valid record of the whole file ends, by commit (the slow path: the branch left the newest records). */
 function allRecordEnds(fd: number): Map<string, number> {
-  const buf = Buffer.alloc(fstatSync(fd).size);
-  readSync(fd, buf, 0, buf.length, 0);
-  return new Map(Array.from(decodeRecords(buf), ({ record, end }) => [record.oid, end]));
+  return new Map(Array.from(decodeRecords(fileSource(fd)), ({ record, end }) => [record.oid, end]));
 }
 
 /**

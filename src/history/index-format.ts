@@ -64,8 +64,11 @@ export function encodeRecord(r: IndexRecord): Buffer {
 /** Receives a record's parts as they are decoded: loading a year of history makes no object per change. */
 export interface RecordSink {
   commit(oid: string, parent: string | undefined, committerTime: number, authorTime: number, cluster: string | undefined): void;
-  /** `path` below clusters/ (no string built per change); the blob is the 20 bytes at `at` of `buf` (all zero: deleted). */
-  change(path: string, buf: Buffer, at: number): void;
+  /**
+   * A change: its path below clusters/ is the UTF-8 at [pathStart, pathEnd) of `buf` (no string is made per change),
+   * its blob the 20 bytes after it (all zero: deleted).
+   */
+  change(buf: Buffer, pathStart: number, pathEnd: number): void;
 }
 
 /** Whether a body's lengths add up (checked before any of it reaches a sink). */
@@ -89,7 +92,7 @@ function visitBody(body: Buffer, sink: RecordSink): void {
   at += 4;
   for (let i = 0; i < n; i++) {
     const length = body.readUInt16BE(at);
-    sink.change(body.toString('utf8', at + 2, at + 2 + length), body, at + 2 + length);
+    sink.change(body, at + 2, at + 2 + length);
     at += 2 + length + 20;
   }
 }
@@ -100,9 +103,10 @@ function decodeBody(body: Buffer): IndexRecord {
     commit: (oid, parent, committerTime, authorTime, cluster) => {
       record = { oid, ...(parent && { parent }), committerTime, authorTime, ...(cluster && { cluster }), changes: [] };
     },
-    change: (path, buf, at) => {
-      const blob = buf.toString('hex', at, at + 20);
-      record.changes.push(blob === ZERO ? { path: PREFIX + path } : { path: PREFIX + path, blob });
+    change: (buf, pathStart, pathEnd) => {
+      const path = PREFIX + buf.toString('utf8', pathStart, pathEnd);
+      const blob = buf.toString('hex', pathEnd, pathEnd + 20);
+      record.changes.push(blob === ZERO ? { path } : { path, blob });
     },
   });
   return record;
@@ -138,26 +142,62 @@ export function decodeLastRecord(buf: Buffer, end = buf.length, minStart = MAGIC
   return decoded && decoded.end === end ? { record: decoded.record, start } : undefined;
 }
 
+/** A file (or a buffer) read a part at a time: `read` puts up to `length` bytes from `position` into `into` at `at`. */
+export interface ByteSource { size: number; read(into: Buffer, at: number, length: number, position: number): number }
+
+const bufferSource = (buf: Buffer): ByteSource => ({
+  size: buf.length,
+  read: (into, at, length, position) => buf.copy(into, at, Math.min(position, buf.length), Math.min(position + length, buf.length)),
+});
+
 /**
  * The records of a whole file from the start into `sink`, each the first-parent child of the one before (the first
  * a root commit, or where the chain was cut: see HistoryIndex.cutAt); stops at the first that is torn, damaged or
  * not linked.
  */
-export function loadRecords(buf: Buffer, sink: RecordSink): void {
-  for (const frame of linkedFrames(buf)) visitBody(frame.body, sink);
+export function loadRecords(source: ByteSource | Buffer, sink: RecordSink): void {
+  for (const frame of linkedFrames(Buffer.isBuffer(source) ? bufferSource(source) : source)) visitBody(frame.body, sink);
 }
 
 /** As loadRecords, as record objects with where each ends (tests, and finding where to cut a file). */
-export function* decodeRecords(buf: Buffer): Generator<{ record: IndexRecord; end: number }> {
-  for (const frame of linkedFrames(buf)) yield { record: decodeBody(frame.body), end: frame.end };
+export function* decodeRecords(source: ByteSource | Buffer): Generator<{ record: IndexRecord; end: number }> {
+  for (const frame of linkedFrames(Buffer.isBuffer(source) ? bufferSource(source) : source)) yield { record: decodeBody(frame.body), end: frame.end };
 }
 
-function* linkedFrames(buf: Buffer): Generator<{ body: Buffer; end: number }> {
-  if (buf.length < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return;
-  let parent: Buffer | undefined;
-  for (let frame = frameAt(buf, MAGIC.length); frame; frame = frameAt(buf, frame.end)) {
-    if (parent && !parent.equals(frame.body.subarray(20, 40))) return;
-    yield frame;
-    parent = frame.body.subarray(0, 20);
+const CHUNK_BYTES = 1 << 20;
+
+/**
+ * The linked frames from the start, read a chunk at a time: a year's index is ~56 MB, and the pages of a buffer that
+ * size cost as much as decoding it. A body is valid until the next step; `end` is a position in the file.
+ */
+function* linkedFrames(source: ByteSource): Generator<{ body: Buffer; end: number }> {
+  let buf = Buffer.allocUnsafeSlow(Math.min(CHUNK_BYTES, Math.max(source.size, MAGIC.length)));
+  let base = 0; // the file position of buf[0]
+  let filled = source.read(buf, 0, buf.length, 0);
+  if (filled < MAGIC.length || !buf.subarray(0, MAGIC.length).equals(MAGIC)) return;
+  const parent = Buffer.alloc(20);
+  let first = true;
+  for (let at = MAGIC.length; ;) {
+    // The frame's whole length (its length field first), when the file has that much after `at`.
+    const needed = at + 4 <= filled ? buf.readUInt32BE(at) + 12 : 4;
+    if (base + at + needed > source.size) return; // torn, or a damaged length
+    if (at + needed > filled) {
+      const kept = filled - at;
+      const next = needed > buf.length ? Buffer.allocUnsafeSlow(Math.max(needed, CHUNK_BYTES)) : buf;
+      buf.copy(next, 0, at, filled);
+      buf = next;
+      base += at;
+      at = 0;
+      filled = kept + source.read(buf, kept, Math.min(buf.length, source.size - base) - kept, base + kept);
+      if (filled < needed) return; // the file shrank meanwhile
+      continue; // measured again: the length may be known only now
+    }
+    const frame = frameAt(buf.subarray(0, filled), at);
+    if (!frame) return;
+    if (!first && !parent.equals(frame.body.subarray(20, 40))) return;
+    yield { body: frame.body, end: base + frame.end };
+    frame.body.copy(parent, 0, 0, 20);
+    first = false;
+    at = frame.end;
   }
 }

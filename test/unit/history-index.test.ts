@@ -3,11 +3,11 @@
 // that steps back, the branch moved to another line) is queried with and without it. The index file a sync keeps
 // must equal one built from scratch, and a torn or damaged file must be repaired, never trusted.
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { indexFile, updateIndexFile } from '../../src/history/index-file.ts';
+import { indexFile, loadIndexFile, updateIndexFile } from '../../src/history/index-file.ts';
 import { decodeRecords, encodeRecord, MAGIC } from '../../src/history/index-format.ts';
 import { History, type ObjectRef } from '../../src/history/queries.ts';
 import { GitReader } from '../../src/history/reader.ts';
@@ -212,4 +212,39 @@ describe('history index', () => {
     expect(Array.from(decodeRecords(file), (d) => d.record)[1]).toEqual(r);
     expect(() => encodeRecord({ ...r, changes: [{ path: 'README.md' }] })).toThrow(/outside clusters/);
   });
+
+  it('loads a file of many megabytes a part at a time: records across parts, one larger than a part, a torn tail', () => {
+    const dir = mkdtempSync(join(work, 'load-'));
+    const oid = (i: number) => i.toString(16).padStart(40, '0');
+    const blob = (i: number, v: number) => ((i * 7919 + v) % 2 ** 32).toString(16).padStart(40, 'f');
+    const path = (i: number) => `clusters/c${i % 3}/core.v1.ConfigMap/ns-${i % 17}/name-${i}-ü.yaml`;
+    // A first commit of 30k files (~2 MB: more than a part), then 4,000 of 1-40 changes, some deletions.
+    const records = [{ oid: oid(1), committerTime: 1, authorTime: 1, cluster: 'c0', changes: Array.from({ length: 30_000 }, (_, i) => ({ path: path(i), blob: blob(i, 0) })) }];
+    const rand = random(21);
+    for (let n = 2; n <= 4_001; n++) {
+      const picked = [...new Set(Array.from({ length: 1 + Math.floor(rand() * 40) }, () => Math.floor(rand() * 32_000)))].sort((a, b) => (path(a) < path(b) ? -1 : 1));
+      records.push({ oid: oid(n), parent: oid(n - 1), committerTime: n, authorTime: n, cluster: 'c1', changes: picked.map((i) => (rand() < 0.05 ? { path: path(i) } : { path: path(i), blob: blob(i, n) })) } as never);
+    }
+    mkdirSync(join(dir, 'kubetrail'));
+    const whole = Buffer.concat([MAGIC, ...records.map(encodeRecord)]);
+    writeFileSync(indexFile(dir), Buffer.concat([whole, encodeRecord({ ...records[5], parent: oid(4_001) }).subarray(0, 30)]));
+    expect(whole.length).toBeGreaterThan(3 << 20);
+
+    const { index } = loadIndexFile(dir);
+    expect(index.size).toBe(records.length);
+    expect(index.tip).toBe(oid(4_001));
+    // Every path's versions and blobs as the records say.
+    const expected = new Map<string, { position: number; blob?: string }[]>();
+    records.forEach((r, position) => r.changes.forEach((c) => expected.set(c.path, [{ position, blob: c.blob }, ...(expected.get(c.path) ?? [])])));
+    for (const i of [0, 1, 2, 999, 29_999, 30_000, 31_999]) {
+      const want = expected.get(path(i)) ?? [];
+      expect([...index.versionsOf(path(i))].map((v) => v.position)).toEqual(want.map((v) => v.position));
+      for (const v of want) expect(index.blobAt(path(i), v.position)).toBe(v.blob);
+    }
+    expect(index.changesAt(4_000, 'clusters').map((c) => c.path)).toEqual(records[4_000].changes.map((c) => c.path));
+    expect(index.everUnder('clusters/c2/core.v1.ConfigMap')).toBe(true);
+    expect(index.everUnder('clusters/c3')).toBe(false);
+    expect(Array.from(decodeRecords(readFileSync(indexFile(dir))), (d) => d.record)).toEqual(records);
+  });
 });
+
