@@ -3,7 +3,7 @@
 // holding every pack of the repository. Here an object costs one small read and one inflate, plus its delta
 // bases for an object stored as a delta (fetched packs and git's own gc have them).
 // Format: https://git-scm.com/docs/gitformat-pack (index version 2; deltas as in "Deltified representation").
-import { closeSync, existsSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { createHash } from 'node:crypto';
 import { crc32, inflateSync } from 'node:zlib';
 import type { StoredType } from './codec.ts';
@@ -12,7 +12,11 @@ import { applyDelta } from './delta.ts';
 export { applyDelta };
 
 const WINDOW_BYTES = 64 << 10;
+/** An index is read a few bytes at a time (a name, an offset): a small window. */
+const IDX_WINDOW_BYTES = 4 << 10;
 const IDX_SIGNATURE = 0xff744f63;
+/** Where an index's names start: after its signature, version and fan-out table. */
+const NAMES = 8 + 1024;
 const OFS_DELTA = 6;
 const REF_DELTA = 7;
 const TYPE_NAMES: Record<number, StoredType> = { 1: 'commit', 2: 'tree', 3: 'blob', 4: 'tag' };
@@ -25,9 +29,10 @@ export interface DeltaBases {
 
 /**
  * Readers holding an open file and a window: the least recently used beyond this many let go of both (a daemon's
- * repository gains a pack per fetch; each keeping 64 KiB and a descriptor would grow without end).
+ * repository gains a pack per fetch; each keeping 64 KiB and a descriptor would grow without end). A pack's index
+ * is read through a reader of its own: 16 is 8 packs with their indexes.
  */
-const OPEN_READERS = 8;
+const OPEN_READERS = 16;
 const openReaders = new Set<PackFileReader>();
 
 function opened(reader: PackFileReader): void {
@@ -45,17 +50,35 @@ export class PackFileReader {
   private window: Buffer | undefined;
   private windowStart = 0;
   private windowEnd = 0;
+  private readonly windowBytes: number;
 
-  constructor(file: string) {
+  constructor(file: string, o: { windowBytes?: number } = {}) {
     this.file = file;
+    this.windowBytes = o.windowBytes ?? WINDOW_BYTES;
   }
 
   /**
-   * The content of the object stored at [start, end). A delta's base is found with `bases`: by its offset in
-   * this pack, or by id; without them (or when the base is not found) a delta reads as undefined. So does any
-   * object once the pack file is gone (a repack replaced it: the caller lists the packs again).
+   * The content of the object stored at `start`, which ends by `end` (exactly there, or at most there: its
+   * header's size bounds what is read). A delta's base is found with `bases`: by its offset in this pack, or by
+   * id; without them (or when the base is not found) a delta reads as undefined. So does any object once the pack
+   * file is gone (a repack replaced it: the caller lists the packs again).
    */
   object(start: number, end: number, bases?: DeltaBases): Buffer | undefined {
+    const header = this.bytes(start, Math.min(start + 32, end));
+    if (!header) return undefined;
+    // Deflate never makes more than zlib's compressBound of its input (header: ≤ 32 bytes with a base's id).
+    let size = header[0] & 0x0f;
+    for (let at = 0, shift = 4; header[at] & 0x80 && at < 10; shift += 7) size += (header[++at] & 0x7f) * 2 ** shift;
+    const bound = start + 32 + size + Math.floor(size / 4096) + Math.floor(size / 16384) + 16;
+    if (bound >= end) return this.objectIn(start, end, bases);
+    try {
+      return this.objectIn(start, bound, bases);
+    } catch {
+      return this.objectIn(start, end, bases); // a deflater beyond the bound (none known): read all it may take
+    }
+  }
+
+  private objectIn(start: number, end: number, bases?: DeltaBases): Buffer | undefined {
     const entry = this.entry(start, end);
     if (!entry) return undefined;
     const { typeCode, raw, dataAt, size } = entry;
@@ -99,16 +122,16 @@ export class PackFileReader {
   private bytes(start: number, end: number): Buffer | undefined {
     const fd = this.open();
     if (fd === undefined) return undefined;
-    if (end - start > WINDOW_BYTES) {
+    if (end - start > this.windowBytes) {
       const raw = Buffer.alloc(end - start);
       readSync(fd, raw, 0, raw.length, start);
       return raw;
     }
-    const window = this.window ??= Buffer.allocUnsafe(WINDOW_BYTES);
+    const window = this.window ??= Buffer.allocUnsafeSlow(this.windowBytes);
     if (start < this.windowStart || end > this.windowEnd) {
       this.windowStart = start;
-      this.windowEnd = start + readSync(fd, window, 0, WINDOW_BYTES, start);
-      if (end > this.windowEnd) throw new Error(`pack ${this.file} ends before byte ${end}`);
+      this.windowEnd = start + readSync(fd, window, 0, this.windowBytes, start);
+      if (end > this.windowEnd) throw new Error(`${this.file} ends before byte ${end}`);
     }
     return window.subarray(start - this.windowStart, end - this.windowStart);
   }
@@ -163,28 +186,56 @@ export function keptBases(): { bytes: number; memory: number } {
   return { bytes: recentBytes, memory };
 }
 
-/** A pack on disk, found through its version-2 index: the index is held (~36 bytes an object), the pack is not. */
+/**
+ * A pack on disk, found through its version-2 index. Of the index only the fan-out and the first 4 bytes of each
+ * name are held (4 bytes an object: 7 MB for a year of history's 1.8M objects, whose index is 51 MB); a name and an
+ * offset are read from the file when an object is looked up, from the page cache once it is warm.
+ */
 export class IndexedPack {
   private readonly reader: PackFileReader;
-  private readonly idx: Buffer;
+  private readonly idx: PackFileReader;
+  private readonly idxFile: string;
+  private readonly fanout: Uint32Array;
+  /** Each name's first 4 bytes as a number, in name order: a lookup reads one name, a miss almost never one. */
+  private readonly prefixes: Uint32Array;
   private readonly count: number;
   private readonly packSize: number;
-  private sortedOffsets: Float64Array | undefined;
 
-  private constructor(packFile: string, idx: Buffer, packSize: number) {
+  private constructor(packFile: string, idxFile: string, fanout: Uint32Array, prefixes: Uint32Array, packSize: number) {
     this.reader = new PackFileReader(packFile);
-    this.idx = idx;
-    this.count = idx.readUInt32BE(8 + 255 * 4);
+    this.idx = new PackFileReader(idxFile, { windowBytes: IDX_WINDOW_BYTES });
+    this.idxFile = idxFile;
+    this.fanout = fanout;
+    this.prefixes = prefixes;
+    this.count = fanout[255];
     this.packSize = packSize;
   }
 
-  /** The pack of an index file, or undefined when either is missing or the index is not version 2. */
+  /** The pack of an index file, or undefined when either is missing, the index is not version 2 or is cut short. */
   static open(idxFile: string): IndexedPack | undefined {
     const packFile = idxFile.replace(/\.idx$/, '.pack');
     if (!existsSync(packFile)) return undefined;
-    const idx = ownMemory(readFileSync(idxFile));
-    if (idx.length < 8 + 1024 || idx.readUInt32BE(0) !== IDX_SIGNATURE || idx.readUInt32BE(4) !== 2) return undefined;
-    return new IndexedPack(packFile, idx, statSync(packFile).size);
+    const fd = openSync(idxFile, 'r');
+    try {
+      const header = Buffer.alloc(NAMES);
+      if (readSync(fd, header, 0, NAMES, 0) < NAMES || header.readUInt32BE(0) !== IDX_SIGNATURE || header.readUInt32BE(4) !== 2) return undefined;
+      const fanout = new Uint32Array(256);
+      for (let i = 0; i < 256; i++) fanout[i] = header.readUInt32BE(8 + i * 4);
+      const count = fanout[255];
+      if (fstatSync(fd).size < NAMES + count * 28 + 40) return undefined;
+      // The names a part at a time (a whole 36 MB of them would be pages to fault in, then garbage).
+      const prefixes = new Uint32Array(count);
+      const part = Buffer.allocUnsafeSlow(20 * 16384);
+      for (let i = 0; i < count;) {
+        const n = Math.min(16384, count - i);
+        readSync(fd, part, 0, n * 20, NAMES + i * 20);
+        for (let j = 0; j < n; j++) prefixes[i + j] = part.readUInt32BE(j * 20);
+        i += n;
+      }
+      return new IndexedPack(packFile, idxFile, fanout, prefixes, statSync(packFile).size);
+    } finally {
+      closeSync(fd);
+    }
   }
 
   get objectCount(): number {
@@ -196,15 +247,16 @@ export class IndexedPack {
    * an index written in place and cut short by a kill, or a pack cut short, must not be copied from.
    */
   verify(): boolean {
-    const offsets = 8 + 1024 + this.count * 24;
-    if (this.idx.length < offsets + this.count * 4 + 40) return false;
+    const idx = readFileSync(this.idxFile);
+    const offsets = NAMES + this.count * 24;
+    if (idx.length < offsets + this.count * 4 + 40) return false;
     let large = 0;
-    for (let i = 0; i < this.count; i++) if (this.idx[offsets + i * 4] & 0x80) large++;
-    if (this.idx.length !== offsets + this.count * 4 + large * 8 + 40) return false;
-    const body = this.idx.subarray(0, this.idx.length - 20);
-    if (!createHash('sha1').update(body).digest().equals(this.idx.subarray(this.idx.length - 20))) return false;
+    for (let i = 0; i < this.count; i++) if (idx[offsets + i * 4] & 0x80) large++;
+    if (idx.length !== offsets + this.count * 4 + large * 8 + 40) return false;
+    const body = idx.subarray(0, idx.length - 20);
+    if (!createHash('sha1').update(body).digest().equals(idx.subarray(idx.length - 20))) return false;
     const trailer = this.reader.trailer(this.packSize);
-    return trailer !== undefined && trailer.equals(this.idx.subarray(this.idx.length - 40, this.idx.length - 20));
+    return trailer !== undefined && trailer.equals(idx.subarray(idx.length - 40, idx.length - 20));
   }
 
   /**
@@ -214,17 +266,21 @@ export class IndexedPack {
    * comes as its type and whole content. Throws when an object cannot be read or does not match its CRC.
    */
   *packed(): Generator<{ oid: string; raw: Buffer; crc: number } | { oid: string; type: StoredType; content: Buffer }> {
-    const names = 8 + 1024;
-    const crcs = names + this.count * 20;
-    const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => this.offset(a) - this.offset(b));
-    for (const i of order) {
-      const oid = this.idx.toString('hex', names + i * 20, names + i * 20 + 20);
-      const start = this.offset(i);
-      const raw = this.reader.raw(start, this.endOf(start));
+    // A merge reads every object: the index whole for this pass, not kept.
+    const idx = readFileSync(this.idxFile);
+    const crcs = NAMES + this.count * 20;
+    const offsets = Array.from({ length: this.count }, (_, i) => offsetIn(idx, this.count, i));
+    const order = Array.from({ length: this.count }, (_, i) => i).sort((a, b) => offsets[a] - offsets[b]);
+    for (let k = 0; k < order.length; k++) {
+      const i = order[k];
+      const oid = idx.toString('hex', NAMES + i * 20, NAMES + i * 20 + 20);
+      const start = offsets[i];
+      // An object ends where the next one starts (in file order), the last one at the pack's 20-byte checksum.
+      const raw = this.reader.raw(start, k + 1 < order.length ? offsets[order[k + 1]] : this.packSize - 20);
       const typeCode = raw && (raw[0] >> 4) & 7;
       if (raw && typeCode !== undefined && typeCode >= 1 && typeCode <= 4) {
         const crc = crc32(raw);
-        if (crc !== this.idx.readUInt32BE(crcs + i * 4)) throw new Error(`pack ${this.reader.file}: object ${oid} does not match its CRC`);
+        if (crc !== idx.readUInt32BE(crcs + i * 4)) throw new Error(`pack ${this.reader.file}: object ${oid} does not match its CRC`);
         yield { oid, raw, crc };
         continue;
       }
@@ -238,7 +294,7 @@ export class IndexedPack {
   // A delta's type is at the end of its chain of bases; a chain longer than the pack is a corrupt pack.
   private typeAt(start: number): StoredType | undefined {
     for (let offset: number | undefined = start, depth = 0; offset !== undefined && depth <= this.count; depth++) {
-      const entry = this.reader.base(offset, this.endOf(offset));
+      const entry = this.reader.base(offset, Math.min(offset + 32, this.packSize - 20));
       if (!entry) return undefined;
       if (entry.typeCode >= 1 && entry.typeCode <= 4) return TYPE_NAMES[entry.typeCode];
       const i = entry.baseId ? this.find(entry.baseId) : 0;
@@ -250,7 +306,8 @@ export class IndexedPack {
   /** An object's content by its 20-byte id; undefined when it is not in this pack (or a delta's base is not). */
   read(id: Buffer): Buffer | undefined {
     const i = this.find(id);
-    return i < 0 ? undefined : this.objectAt(this.offset(i), false);
+    const start = i < 0 ? undefined : this.offset(i);
+    return start === undefined ? undefined : this.objectAt(start, false);
   }
 
   // Bases within the pack (git never writes thin packs to disk). A chain is read base first each time; the last
@@ -259,14 +316,16 @@ export class IndexedPack {
     atOffset: (offset) => this.objectAt(offset, true),
     byId: (id) => {
       const i = this.find(id);
-      return i < 0 ? undefined : this.objectAt(this.offset(i), true);
+      const start = i < 0 ? undefined : this.offset(i);
+      return start === undefined ? undefined : this.objectAt(start, true);
     },
   };
   private objectAt(start: number, asBase: boolean): Buffer | undefined {
     const key = `${start} ${this.reader.file}`;
     const cached = recentBases.get(key);
     if (cached) return cached;
-    const content = this.reader.object(start, this.endOf(start), this.bases);
+    // Bounded by the pack's data: the object's header says how much of it is the object's.
+    const content = this.reader.object(start, this.packSize - 20, this.bases);
     if (asBase && content && content.length <= RECENT_BASES_BYTES / 4) {
       recentBases.set(key, ownMemory(content));
       recentBytes += content.length;
@@ -281,48 +340,46 @@ export class IndexedPack {
 
   close(): void {
     this.reader.close();
+    this.idx.close();
   }
 
-  // Names are sorted; the fan-out table says where those starting with each byte end.
+  // Names are sorted; the fan-out table says where those starting with each byte end, the held prefixes which one
+  // to read (more than one only when names share their first 4 bytes: rare below billions of objects).
   private find(oid: Buffer): number {
     const first = oid[0];
-    let lo = first === 0 ? 0 : this.idx.readUInt32BE(8 + (first - 1) * 4);
-    let hi = this.idx.readUInt32BE(8 + first * 4);
-    const names = 8 + 1024;
+    let lo = first === 0 ? 0 : this.fanout[first - 1];
+    let hi = this.fanout[first];
+    const prefix = oid.readUInt32BE(0);
     while (lo < hi) {
       const mid = (lo + hi) >>> 1;
-      const c = Buffer.compare(this.idx.subarray(names + mid * 20, names + mid * 20 + 20), oid);
-      if (c === 0) return mid;
-      if (c < 0) lo = mid + 1;
+      if (this.prefixes[mid] < prefix) lo = mid + 1;
       else hi = mid;
+    }
+    for (let i = lo; i < this.count && this.prefixes[i] === prefix; i++) {
+      const name = this.idx.raw(NAMES + i * 20, NAMES + i * 20 + 20);
+      if (!name) return -1; // the index is gone (a repack replaced it): the caller lists the packs again
+      const c = Buffer.compare(name, oid);
+      if (c === 0) return i;
+      if (c > 0) return -1;
     }
     return -1;
   }
 
-  private offset(i: number): number {
-    const offsets = 8 + 1024 + this.count * 24; // after the names (20 bytes each) and CRCs (4 each)
-    const o = this.idx.readUInt32BE(offsets + i * 4);
-    if (!(o & 0x80000000)) return o;
-    return Number(this.idx.readBigUInt64BE(offsets + this.count * 4 + (o & 0x7fffffff) * 8)); // packs over 2 GiB
+  /** Where object `i` (in name order) starts; undefined when the index is gone. */
+  private offset(i: number): number | undefined {
+    const at = NAMES + this.count * 24 + i * 4; // after the names (20 bytes each) and CRCs (4 each)
+    const o = this.idx.raw(at, at + 4)?.readUInt32BE(0);
+    if (o === undefined || !(o & 0x80000000)) return o;
+    const large = NAMES + this.count * 28 + (o & 0x7fffffff) * 8; // packs over 2 GiB
+    const bytes = this.idx.raw(large, large + 8);
+    return bytes && Number(bytes.readBigUInt64BE(0));
   }
+}
 
-  // Once per pack, on its first read: a plain loop, as Float64Array.from's callback cost 400 ms at 1.1M objects.
-  private offsetsInFileOrder(): Float64Array {
-    const sorted = new Float64Array(this.count);
-    for (let i = 0; i < this.count; i++) sorted[i] = this.offset(i);
-    return sorted.sort();
-  }
-
-  // An object ends where the next one starts (in file order), the last one at the pack's 20-byte checksum.
-  private endOf(start: number): number {
-    const sorted = this.sortedOffsets ??= this.offsetsInFileOrder();
-    let lo = 0;
-    let hi = sorted.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >>> 1;
-      if (sorted[mid] <= start) lo = mid + 1;
-      else hi = mid;
-    }
-    return lo < sorted.length ? sorted[lo] : this.packSize - 20;
-  }
+/** Where object `i` starts, from a whole version-2 index of `count` objects. */
+function offsetIn(idx: Buffer, count: number, i: number): number {
+  const offsets = NAMES + count * 24;
+  const o = idx.readUInt32BE(offsets + i * 4);
+  if (!(o & 0x80000000)) return o;
+  return Number(idx.readBigUInt64BE(offsets + count * 4 + (o & 0x7fffffff) * 8));
 }
