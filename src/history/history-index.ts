@@ -3,8 +3,9 @@
 // "what did commit N change" without reading a tree; History uses it only while it ends at the branch head.
 import { parseAt, prefixNotFound } from './at.ts';
 import type { IndexRecord, RecordSink } from './index-format.ts';
+import { ByteRecords, U32List } from './growable.ts';
+import { OidPositions } from './oid-positions.ts';
 import { PathTable } from './path-table.ts';
-import { U32List } from './u32-list.ts';
 
 const NONE = 0xffffffff;
 const PREFIX = 'clusters/';
@@ -24,25 +25,26 @@ export interface IndexedVersion {
 }
 
 export class HistoryIndex implements RecordSink {
-  private readonly oids: string[] = [];
-  private readonly positions = new Map<string, number>();
-  private readonly committerTimes = new U32List();
-  private readonly authorTimes = new U32List();
-  private readonly clusters: (string | undefined)[] = [];
+  private readonly commits = new OidPositions();
+  private readonly committerTimes: U32List;
+  private readonly authorTimes: U32List;
+  private readonly clusterIds: U32List; // NONE: no cluster
+  private readonly clusterTable = new PathTable();
+  private readonly clusterNames: string[] = [];
   /** Changes of commit p are [changeStart[p], changeEnd(p)). */
-  private readonly changeStart = new U32List();
-  private readonly changePath = new U32List();
-  private readonly changeCommit = new U32List();
+  private readonly changeStart: U32List;
+  private readonly changePath: U32List;
+  private readonly changeCommit: U32List;
   /** The change of the same path before this one, or NONE. */
-  private readonly changePrevious = new U32List();
-  private blobs: Buffer; // 20 bytes a change; zeros: deleted
+  private readonly changePrevious: U32List;
+  private readonly blobs: ByteRecords; // 20 bytes a change; zeros: deleted
   private readonly paths = new PathTable();
   private readonly lastChange = new U32List(); // by path id
   /** Counts truncations: positions read before a truncation may name other commits after it. */
   generation = 0;
 
   get size(): number {
-    return this.oids.length;
+    return this.commits.size;
   }
   /**
    * The parent of the first commit when history was cut there (a shallow fetch): if git has that commit now, the
@@ -51,13 +53,13 @@ export class HistoryIndex implements RecordSink {
   cutAt?: string;
 
   get tip(): string | undefined {
-    return this.oids.at(-1);
+    return this.size ? this.oid(this.size - 1) : undefined;
   }
   position(oid: string): number | undefined {
-    return this.positions.get(oid);
+    return this.commits.position(oid);
   }
   oid(position: number): string {
-    return this.oids[position];
+    return this.commits.oid(position);
   }
   committerTime(position: number): number {
     return this.committerTimes.get(position);
@@ -66,33 +68,45 @@ export class HistoryIndex implements RecordSink {
     return this.authorTimes.get(position);
   }
   cluster(position: number): string | undefined {
-    return this.clusters[position];
+    const id = this.clusterIds.get(position);
+    return id === NONE ? undefined : this.clusterNames[id];
   }
 
   /** Appends the next commit of the chain (its parent must be the tip). */
   add(r: IndexRecord): void {
-    this.commit(r.oid, r.parent, r.committerTime, r.authorTime, r.cluster);
+    const ids = Buffer.from(r.oid + (r.parent ?? ''), 'hex');
+    const cluster = Buffer.from(r.cluster ?? '');
+    this.commit(Buffer.concat([ids, cluster]), 0, r.parent ? 20 : undefined, r.committerTime, r.authorTime, ids.length, ids.length + cluster.length);
     for (const c of r.changes) {
       const path = Buffer.from(key(c.path)!);
       this.change(Buffer.concat([path, Buffer.from(c.blob ?? '0'.repeat(40), 'hex')]), 0, path.length);
     }
   }
 
-  /** `changes`: how many to make room for at once (loading a file: growing by copies cost a third of the time). */
-  constructor(o: { changes?: number } = {}) {
-    this.blobs = Buffer.allocUnsafeSlow(20 * Math.max(1024, o.changes ?? 0)); // every change writes its 20 bytes
+  /** `changes`, `commits`: how many to make room for at once (a guess: the lists grow in place and are trimmed). */
+  constructor(o: { changes?: number; commits?: number } = {}) {
+    const commits = o.commits ?? 1024;
+    const changes = o.changes ?? 1024;
+    [this.committerTimes, this.authorTimes, this.clusterIds, this.changeStart] = Array.from({ length: 4 }, () => new U32List(commits));
+    [this.changePath, this.changeCommit, this.changePrevious] = Array.from({ length: 3 }, () => new U32List(changes));
+    this.blobs = new ByteRecords(20, changes);
   }
 
   /** RecordSink: the next commit (its parent must be the tip); its changes follow. */
-  commit(oid: string, parent: string | undefined, committerTime: number, authorTime: number, cluster: string | undefined): void {
-    if (this.size && parent !== this.tip) throw new Error(`history index: ${oid} does not follow ${this.tip}`);
-    if (!this.size) this.cutAt = parent;
-    const position = this.oids.length;
-    this.oids.push(oid);
-    this.positions.set(oid, position);
+  commit(buf: Buffer, oidAt: number, parentAt: number | undefined, committerTime: number, authorTime: number, clusterStart: number, clusterEnd: number): void {
+    if (this.size && (parentAt === undefined || !this.commits.ids.equals(this.size - 1, buf, parentAt))) {
+      throw new Error(`history index: ${buf.toString('hex', oidAt, oidAt + 20)} does not follow ${this.tip}`);
+    }
+    if (!this.size) this.cutAt = parentAt === undefined ? undefined : buf.toString('hex', parentAt, parentAt + 20);
+    this.commits.push(buf, oidAt);
     this.committerTimes.push(committerTime);
     this.authorTimes.push(authorTime);
-    this.clusters.push(cluster);
+    let cluster = NONE;
+    if (clusterEnd > clusterStart) {
+      cluster = this.clusterTable.intern(buf, clusterStart, clusterEnd);
+      if (cluster === this.clusterNames.length) this.clusterNames.push(this.clusterTable.path(cluster));
+    }
+    this.clusterIds.push(cluster);
     this.changeStart.push(this.changePath.length);
   }
 
@@ -102,18 +116,18 @@ export class HistoryIndex implements RecordSink {
     if (id === this.lastChange.length) this.lastChange.push(NONE);
     const change = this.changePath.length;
     this.changePath.push(id);
-    this.changeCommit.push(this.oids.length - 1);
+    this.changeCommit.push(this.size - 1);
     this.changePrevious.push(this.lastChange.get(id));
     this.lastChange.set(id, change);
-    if ((change + 1) * 20 > this.blobs.length) this.blobs = Buffer.concat([this.blobs, Buffer.allocUnsafeSlow(this.blobs.length)]);
-    for (let i = 0, to = change * 20; i < 20; i++) this.blobs[to + i] = buf[pathEnd + i]; // faster than copy() for 20 bytes
+    this.blobs.push(buf, pathEnd);
   }
 
   /** Gives back memory reserved while loading. */
   trim(): void {
-    for (const list of [this.committerTimes, this.authorTimes, this.changeStart, this.changePath, this.changeCommit, this.changePrevious, this.lastChange]) list.trim();
+    for (const list of [this.committerTimes, this.authorTimes, this.clusterIds, this.changeStart, this.changePath, this.changeCommit, this.changePrevious, this.lastChange]) list.trim();
     this.paths.trim();
-    this.blobs = Buffer.from(this.blobs.subarray(0, Math.max(this.changePath.length, 1024) * 20));
+    this.blobs.trim();
+    this.commits.trim();
   }
 
   private changeEnd(position: number): number {
@@ -122,22 +136,18 @@ export class HistoryIndex implements RecordSink {
 
   /** Forgets the commits from `length` on (the branch moved to another line: a push re-applied its commits). */
   truncate(length: number): void {
-    if (length >= this.oids.length) return;
+    if (length >= this.size) return;
     this.generation++;
     const firstChange = this.changeStart.get(length);
     for (let c = this.changePath.length - 1; c >= firstChange; c--) this.lastChange.set(this.changePath.get(c), this.changePrevious.get(c));
-    for (const oid of this.oids.splice(length)) this.positions.delete(oid);
-    this.clusters.length = length;
-    for (const list of [this.committerTimes, this.authorTimes]) list.length = length;
-    this.changeStart.length = length;
-    for (const list of [this.changePath, this.changeCommit, this.changePrevious]) list.length = firstChange;
+    this.commits.truncate(length);
+    for (const list of [this.committerTimes, this.authorTimes, this.clusterIds, this.changeStart]) list.length = length;
+    for (const list of [this.changePath, this.changeCommit, this.changePrevious, this.blobs]) list.length = firstChange;
     // Paths first seen in the forgotten commits stay known with no changes: harmless, and reused if they return.
   }
 
   private blob(change: number): string | undefined {
-    const at = change * 20;
-    for (let i = at; i < at + 20; i++) if (this.blobs[i] !== 0) return this.blobs.toString('hex', at, at + 20);
-    return undefined;
+    return this.blobs.isZero(change) ? undefined : this.blobs.hex(change);
   }
 
   private kindOf(change: number): IndexedChange['kind'] {

@@ -30,7 +30,8 @@ export function loadIndexFile(gitdir: string): { index: HistoryIndex; stamp: str
     try {
       stamp = fileStamp(gitdir);
       const source = fileSource(fd);
-      index = new HistoryIndex({ changes: Math.ceil(source.size / 40) }); // a change takes ≥ 22 bytes, most ~60
+      // A guess at the sizes (a change takes ≥ 42 bytes, most ~60; a commit with its 1-20 changes ~400 or more).
+      index = new HistoryIndex({ changes: Math.ceil(source.size / 60), commits: Math.ceil(source.size / 400) });
       loadRecords(source, index);
       index.trim();
     } finally {

@@ -61,12 +61,13 @@ export function encodeRecord(r: IndexRecord): Buffer {
   return frame;
 }
 
-/** Receives a record's parts as they are decoded: loading a year of history makes no object per change. */
+/** Receives a record's parts as they are decoded, as bytes where they lie: loading a year of history makes no string per commit or change. */
 export interface RecordSink {
-  commit(oid: string, parent: string | undefined, committerTime: number, authorTime: number, cluster: string | undefined): void;
+  /** A commit: its id the 20 bytes at `oidAt` of `buf`, its parent's at `parentAt` (undefined: a root), its cluster the UTF-8 at [clusterStart, clusterEnd). */
+  commit(buf: Buffer, oidAt: number, parentAt: number | undefined, committerTime: number, authorTime: number, clusterStart: number, clusterEnd: number): void;
   /**
-   * A change: its path below clusters/ is the UTF-8 at [pathStart, pathEnd) of `buf` (no string is made per change),
-   * its blob the 20 bytes after it (all zero: deleted).
+   * A change: its path below clusters/ is the UTF-8 at [pathStart, pathEnd) of `buf`, its blob the 20 bytes after
+   * it (all zero: deleted).
    */
   change(buf: Buffer, pathStart: number, pathEnd: number): void;
 }
@@ -83,10 +84,10 @@ function wellFormed(body: Buffer): boolean {
 }
 
 function visitBody(body: Buffer, sink: RecordSink): void {
-  const parent = body.toString('hex', 20, 40);
+  let root = true;
+  for (let i = 20; i < 40 && root; i++) root = body[i] === 0;
   const clusterLength = body.readUInt8(48);
-  sink.commit(body.toString('hex', 0, 20), parent === ZERO ? undefined : parent, body.readUInt32BE(40), body.readUInt32BE(44),
-    clusterLength ? body.toString('utf8', 49, 49 + clusterLength) : undefined);
+  sink.commit(body, 0, root ? undefined : 20, body.readUInt32BE(40), body.readUInt32BE(44), 49, 49 + clusterLength);
   let at = 49 + clusterLength;
   const n = body.readUInt32BE(at);
   at += 4;
@@ -100,8 +101,10 @@ function visitBody(body: Buffer, sink: RecordSink): void {
 function decodeBody(body: Buffer): IndexRecord {
   let record!: IndexRecord;
   visitBody(body, {
-    commit: (oid, parent, committerTime, authorTime, cluster) => {
-      record = { oid, ...(parent && { parent }), committerTime, authorTime, ...(cluster && { cluster }), changes: [] };
+    commit: (buf, oidAt, parentAt, committerTime, authorTime, clusterStart, clusterEnd) => {
+      const parent = parentAt === undefined ? undefined : buf.toString('hex', parentAt, parentAt + 20);
+      const cluster = buf.toString('utf8', clusterStart, clusterEnd);
+      record = { oid: buf.toString('hex', oidAt, oidAt + 20), ...(parent && { parent }), committerTime, authorTime, ...(cluster && { cluster }), changes: [] };
     },
     change: (buf, pathStart, pathEnd) => {
       const path = PREFIX + buf.toString('utf8', pathStart, pathEnd);

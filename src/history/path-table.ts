@@ -2,7 +2,7 @@
 // (~640k changes of ~100k paths) made a string per change and hashed it into a Map, which with the garbage it left
 // was most of the load's time. Here a change's path is hashed and compared where it lies in the file's bytes, and a
 // path becomes a string only when an answer names it.
-import { U32List } from './u32-list.ts';
+import { U32List } from './growable.ts';
 
 const EMPTY = 0; // a slot holds a path id + 1
 
@@ -14,7 +14,9 @@ function hash(bytes: Uint8Array, start: number, end: number): number {
 }
 
 export class PathTable {
-  private bytes = Buffer.allocUnsafeSlow(64 << 10);
+  // Grown in place (see growable.ts).
+  private readonly buffer = new ArrayBuffer(64 << 10, { maxByteLength: 2 ** 31 });
+  private readonly bytes = new Uint8Array(this.buffer);
   private used = 0;
   private readonly starts = new U32List(); // path id → where its bytes start; they end where the next id's start
   private readonly hashes = new U32List();
@@ -45,18 +47,21 @@ export class PathTable {
   }
 
   path(id: number): string {
-    return this.bytes.toString('utf8', this.starts.get(id), this.end(id));
+    const start = this.starts.get(id);
+    return Buffer.from(this.buffer, start, this.end(id) - start).toString('utf8');
   }
 
   /** Whether path `id` starts with `prefix` (compared as bytes: no string made). */
-  startsWith(id: number, prefix: Buffer): boolean {
+  startsWith(id: number, prefix: Uint8Array): boolean {
     const start = this.starts.get(id);
-    return this.end(id) - start >= prefix.length && this.bytes.compare(prefix, 0, prefix.length, start, start + prefix.length) === 0;
+    if (this.end(id) - start < prefix.length) return false;
+    for (let i = 0; i < prefix.length; i++) if (this.bytes[start + i] !== prefix[i]) return false;
+    return true;
   }
 
   /** Gives back the room grown for. */
   trim(): void {
-    this.bytes = Buffer.from(this.bytes.subarray(0, this.used));
+    this.buffer.resize(Math.max(this.used, 16));
     this.starts.trim();
     this.hashes.trim();
   }
@@ -84,11 +89,7 @@ export class PathTable {
 
   private append(buf: Uint8Array, start: number, end: number): void {
     const length = end - start;
-    if (this.used + length > this.bytes.length) {
-      const grown = Buffer.allocUnsafeSlow(Math.max(this.bytes.length * 2, this.used + length));
-      this.bytes.copy(grown, 0, 0, this.used);
-      this.bytes = grown;
-    }
+    if (this.used + length > this.bytes.length) this.buffer.resize(Math.max(this.bytes.length * 2, this.used + length));
     for (let i = 0; i < length; i++) this.bytes[this.used + i] = buf[start + i];
     this.starts.push(this.used);
     this.used += length;
