@@ -1,7 +1,7 @@
 // Gathers, during one sync, what attribution needs about the objects whose blob changed (their managedFields,
 // read before they are dropped; their resourceVersion and uid for the audit log), and attributes them once the
 // previous versions can be read from the repository.
-import { parse } from 'yaml';
+import { parseYaml } from '../snapshot/parse.ts';
 import type { AuditLog, ObjectKey, Writer } from '../audit/audit-log.ts';
 import type { KubeObject } from '../model/kube-object.ts';
 import type { FileMap } from '../store/repo.ts';
@@ -54,7 +54,7 @@ export class AttributionCollector {
     changes: { added: string[]; changed: string[]; deleted: string[] }, readBlob: (oid: string) => Promise<Uint8Array>,
     since: number | undefined, typeKeys: Map<string, TypeKey>,
   ): Promise<Map<string, Attribution>> {
-    const read = async (oid: string) => parse(Buffer.from(await readBlob(oid)).toString('utf8')) as KubeObject;
+    const read = async (oid: string) => parseYaml(Buffer.from(await readBlob(oid)).toString('utf8')) as KubeObject;
     const out = new Map<string, Attribution>();
     for (const path of changes.added) out.set(path, this.done.get(path) ?? UNKNOWN);
     for (const path of changes.changed) {
@@ -64,7 +64,7 @@ export class AttributionCollector {
         out.set(path, UNKNOWN);
         continue;
       }
-      const managers = since === undefined ? UNKNOWN : attributeChange(await read(previous), parse(seen.bytes!.toString('utf8')), seen.managedFields, since);
+      const managers = since === undefined ? UNKNOWN : attributeChange(await read(previous), parseYaml(seen.bytes!.toString('utf8')), seen.managedFields, since);
       out.set(path, { ...managers, ...this.changedBy(seen.object, seen.resourceVersion) });
     }
     for (const path of changes.deleted) {

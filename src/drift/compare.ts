@@ -1,7 +1,7 @@
 // Pure: recorded files against live ones (both as a sync renders them), per object a unified diff like
 // `kubectl diff` and the field-level `{added, removed, updated}` form of the API (history/diff.ts).
 import { createTwoFilesPatch } from 'diff';
-import { parse } from 'yaml';
+import { parseYaml } from '../snapshot/parse.ts';
 import { diffObjects, type ObjectDiff } from '../history/diff.ts';
 import { CLUSTER_SCOPED_DIR } from '../model/object-path.ts';
 
@@ -36,7 +36,7 @@ export function compareStates(recorded: ReadonlyMap<string, string>, live: Reado
     const a = recorded.get(path);
     const b = live.get(path);
     if (a === b) continue;
-    const [before, after] = [a, b].map((t) => (t === undefined ? undefined : parse(t) as unknown));
+    const [before, after] = [a, b].map((t) => (t === undefined ? undefined : parseYaml(t) as unknown));
     const [type, ns] = path.split('/');
     const namespaceOf = (v: unknown) => (v as { metadata?: { namespace?: string } } | undefined)?.metadata?.namespace;
     drift.push({

@@ -1,5 +1,5 @@
 // Questions users ask of the history, answered from git: current objects, one object, its versions, changes, diffs.
-import { parse } from 'yaml';
+import { parseYaml } from '../snapshot/parse.ts';
 import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, namespaceDirFor, parseObjectPath, type ObjectLocation } from '../model/object-path.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
 import { attributionInMessage, managerList, type Attribution } from '../attribution/managed-fields.ts';
@@ -110,7 +110,7 @@ export class History {
       }
     }
     const items = await Promise.all(matches.slice((page - 1) * limit, page * limit).map(async (m) => {
-      const object = parse(await this.reader.blobText(m.blob)) as { metadata?: { name?: string } };
+      const object = parseYaml(await this.reader.blobText(m.blob)) as { metadata?: { name?: string } };
       return { type: m.type, namespace: m.namespace, name: object?.metadata?.name ?? m.file.replace(/\.yaml$/, ''), path: m.path, blob: m.blob, object };
     }));
     return { commit, total: matches.length, page, limit, items };
@@ -157,7 +157,7 @@ export class History {
     });
     if (!commit || !blob) throw new RequestError(404, 'object_not_found', `no ${ref.type} ${ref.namespace ? `${ref.namespace}/` : ''}${ref.name} in cluster ${ref.clusterId}${ref.at ? ` at ${ref.at}` : ''}`);
     const yaml = await this.reader.blobText(blob);
-    return { commit, path, blob, yaml, object: parse(yaml) as unknown };
+    return { commit, path, blob, yaml, object: parseYaml(yaml) as unknown };
   }
 
   /** The commits that changed this object, newest first. Walks first-parent history comparing only its path. */
@@ -199,7 +199,7 @@ export class History {
 
   private async parsedBlob(oid: string): Promise<unknown> {
     let value = this.parsed.get(oid);
-    if (value === undefined) this.parsed.set(oid, value = parse(await this.reader.blobText(oid)));
+    if (value === undefined) this.parsed.set(oid, value = parseYaml(await this.reader.blobText(oid)));
     return value;
   }
 

@@ -1,6 +1,6 @@
 // The objects a cluster's history holds at one point (a commit or a time), filtered by type pattern and
 // namespace: what export writes out and drift compares live state with.
-import { parse } from 'yaml';
+import { parseYaml } from '../snapshot/parse.ts';
 import { RequestError } from '../errors.ts';
 import type { KubeObject } from '../model/kube-object.ts';
 import { CLUSTER_SCOPED_DIR, clusterPrefix, namespaceDirFor } from '../model/object-path.ts';
@@ -67,7 +67,7 @@ export async function recordedObjects(reader: GitReader, clusterId: string, at: 
   const objects: RecordedObject[] = [];
   for (const f of files) {
     const text = await reader.blobText(f.blob);
-    const object = (parse(text) ?? {}) as KubeObject;
+    const object = (parseYaml(text) ?? {}) as KubeObject;
     const name = typeof object.metadata?.name === 'string' ? object.metadata.name : f.path.slice(f.path.lastIndexOf('/') + 1).replace(/\.yaml$/, '');
     // The real namespace is in the file (a directory name may be encoded, see model/object-path.ts).
     const namespace = f.namespace === undefined ? undefined : object.metadata?.namespace ?? f.namespace;
