@@ -4,7 +4,7 @@ import { CLUSTER_SCOPED_DIR, clusterPrefix, fileNameFor, namespaceDirFor, parseO
 import { clusterOfCommit } from '../model/trailers.ts';
 import { attributionInMessage, managerList, type Attribution } from '../attribution/managed-fields.ts';
 import { diffObjects, type ObjectDiff } from './diff.ts';
-import { Lru } from './lru.ts';
+import { approxBytes, Lru } from './lru.ts';
 import { RequestError } from '../errors.ts';
 import { GitReader, type PathChange } from './reader.ts';
 import type { CommitInfo } from '../store/repo.ts';
@@ -45,10 +45,12 @@ type FileAt = { commit?: string; blob?: string };
 
 export class History {
   readonly reader: GitReader;
-  private readonly changeCache = new Lru<string, ObjectChange>(5_000); // by commit, path and blobs: immutable
+  // Both bounded by an estimate of the memory they hold (see reader.ts).
+  private readonly changeCache = new Lru<string, ObjectChange>(8 << 20); // by commit, path and blobs: immutable
   // Parsed blobs for diffs (read only): a page of changes parses an object's version as one commit's "after" and
   // the next one's "before"; YAML parsing is most of a first page's time.
-  private readonly parsed = new Lru<string, unknown>(2_000);
+  private readonly parsed = new Lru<string, unknown>(8 << 20);
+  private readonly objectCounts = new Lru<string, number>(20_000);
   private readonly index?: IndexSource;
   /** `index: false` answers every query by walking commits (the index's answers must equal these). */
   constructor(reader: GitReader, o: { index?: boolean } = {}) {
@@ -135,12 +137,22 @@ export class History {
     const { commit, tree } = await this.treeAt(at);
     const clusterTree = tree && await this.reader.lookup(tree, clusterPrefix(clusterId));
     const types: { type: string; objects: number }[] = [];
-    for (const [type, t] of clusterTree ? await this.reader.tree(clusterTree) : []) {
-      let objects = 0;
-      for (const ns of (await this.reader.tree(t.oid)).values()) objects += (await this.reader.tree(ns.oid)).size;
-      types.push({ type, objects });
-    }
+    for (const [type, t] of clusterTree ? await this.reader.tree(clusterTree) : []) types.push({ type, objects: await this.objectsIn(t.oid) });
     return { commit, types };
+  }
+
+  /**
+   * The object files under a type's tree, by the tree's id (immutable): the overview counts every cluster's objects
+   * on each view, and 100k objects' leaf trees would fill the tree cache for a number.
+   */
+  private async objectsIn(typeTree: string): Promise<number> {
+    let objects = this.objectCounts.get(typeTree);
+    if (objects === undefined) {
+      objects = 0;
+      for (const ns of (await this.reader.tree(typeTree)).values()) objects += (await this.reader.repo.readTree(ns.oid)).length;
+      this.objectCounts.set(typeTree, objects);
+    }
+    return objects;
   }
 
   /** One object as stored at `at` (default: now): its YAML text and parsed value. */
@@ -199,7 +211,10 @@ export class History {
 
   private async parsedBlob(oid: string): Promise<unknown> {
     let value = this.parsed.get(oid);
-    if (value === undefined) this.parsed.set(oid, value = parseYaml(await this.reader.blobText(oid)));
+    if (value === undefined) {
+      const text = await this.reader.blobText(oid);
+      this.parsed.set(oid, value = parseYaml(text), 256 + 4 * text.length); // a parsed object: ~4 bytes a byte of YAML
+    }
     return value;
   }
 
@@ -231,7 +246,7 @@ export class History {
       clusterId: f.loc.clusterId, type: f.loc.type, namespace: f.loc.namespace, name, path: f.path, kind: f.kind,
       diff: diffObjects(before, after), ...(f.managers && { managers: f.managers }),
     };
-    this.changeCache.set(key, change);
+    this.changeCache.set(key, change, approxBytes(change));
     return change;
   }
 

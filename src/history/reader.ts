@@ -5,6 +5,8 @@ import { RequestError } from '../errors.ts';
 import { parseAt, prefixNotFound } from './at.ts';
 import { Lru } from './lru.ts';
 
+const MB = 1 << 20;
+
 export interface TreeEntryInfo { name: string; oid: string; isTree: boolean }
 
 export interface PathChange { path: string; kind: 'added' | 'changed' | 'deleted'; from?: string; to?: string }
@@ -12,29 +14,39 @@ export interface PathChange { path: string; kind: 'added' | 'changed' | 'deleted
 
 export class GitReader {
   readonly repo: Repo;
-  private readonly trees: Lru<string, Map<string, TreeEntryInfo>>; // weight: entries
+  // Bounded by an estimate of the memory each entry holds (a server's RSS is the budget, not a count of entries:
+  // 200k tree entries and 20k commits with their messages held ~200 MB after 10 minutes of queries).
+  private readonly trees: Lru<string, Map<string, TreeEntryInfo>>;
   private readonly commits: Lru<string, CommitInfo>;
-  private readonly blobs = new Lru<string, string>(16 * 1024 * 1024); // weight: bytes
+  private readonly blobs: Lru<string, string>;
   /** `small`: for one pass over history (a sync's housekeeping), not a server's repeated queries. */
   constructor(repo: Repo, o: { small?: boolean } = {}) {
     this.repo = repo;
     // A server's history answers come from the index (history-index.ts); trees are read for the current state
     // (snapshots, type counts) and for walks where there is no index, commits for the answers' subjects.
-    this.trees = new Lru(o.small ? 100_000 : 200_000);
-    this.commits = new Lru(o.small ? 1_000 : 20_000);
+    this.trees = new Lru((o.small ? 8 : 16) * MB);
+    this.commits = new Lru((o.small ? 1 : 4) * MB);
+    this.blobs = new Lru((o.small ? 2 : 8) * MB);
   }
 
   async commit(oid: string): Promise<CommitInfo> {
     let c = this.commits.get(oid);
-    if (!c) this.commits.set(oid, c = await this.repo.readCommit(oid));
+    if (!c) {
+      c = await this.repo.readCommit(oid);
+      this.commits.set(oid, c, 400 + c.message.length + c.author.name.length + c.author.email.length);
+    }
     return c;
   }
 
   async tree(oid: string): Promise<Map<string, TreeEntryInfo>> {
     let t = this.trees.get(oid);
     if (!t) {
-      t = new Map((await this.repo.readTree(oid)).map((e) => [e.path, { name: e.path, oid: e.oid, isTree: e.type === 'tree' }]));
-      this.trees.set(oid, t, t.size + 1);
+      let weight = 64;
+      t = new Map((await this.repo.readTree(oid)).map((e) => {
+        weight += 150 + e.path.length; // the entry object, its id and name strings, the Map's slot
+        return [e.path, { name: e.path, oid: e.oid, isTree: e.type === 'tree' }];
+      }));
+      this.trees.set(oid, t, weight);
     }
     return t;
   }
