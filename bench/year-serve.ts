@@ -39,6 +39,11 @@ export function yearRows(m: YearManifest, commitIds: string[]): Row[] {
       url: (p) => `/api/v1/changes?cluster=${one(m.clusters, p)}&cursor=${one(commitIds, p)}` },
     { name: 'object `?at=<ISO time in the year>`', target: 'p99 ≤ 30 ms',
       url: (p) => `${objectUrl(one(p() < 0.5 ? m.hot : m.cold, p))}?at=${iso(m.firstTime + Math.floor(p() * span))}` },
+    // The same answer size at every history length (a hot object's `versions` holds 21 versions at 1k commits and
+    // the limit, 100, at 100k; a day is ~1 commit of a cluster at 1k and ~27 at 100k): growth with the history alone.
+    { name: '`versions?limit=20` of a hot object (20 versions at both sizes)', target: 'growth ≤ 2×', url: (p) => `${objectUrl(one(m.hot, p))}/versions?limit=20` },
+    { name: '`changes?cluster=&limit=20` (the newest 20 commits at both sizes)', target: 'growth ≤ 2×',
+      url: (p) => `/api/v1/changes?cluster=${one(m.clusters, p)}&limit=20` },
     { name: 'page `/ui/` (overview)', target: '≤ 300 ms server', url: () => '/ui/' },
     { name: 'page `/ui/…/objects/…` (hot object)', target: '≤ 300 ms server', url: (p) => pageUrl(one(m.hot, p)) },
     { name: 'page `/ui/…/objects/…` (cold object)', target: '≤ 300 ms server', url: (p) => pageUrl(one(m.cold, p)) },
