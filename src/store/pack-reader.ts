@@ -64,11 +64,10 @@ export class PackFileReader {
    * file is gone (a repack replaced it: the caller lists the packs again).
    */
   object(start: number, end: number, bases?: DeltaBases): Buffer | undefined {
-    const header = this.bytes(start, Math.min(start + 32, end));
+    const header = this.entry(start, Math.min(start + 32, end)); // ≤ 32 bytes, a base's id included
     if (!header) return undefined;
-    // Deflate never makes more than zlib's compressBound of its input (header: ≤ 32 bytes with a base's id).
-    let size = header[0] & 0x0f;
-    for (let at = 0, shift = 4; header[at] & 0x80 && at < 10; shift += 7) size += (header[++at] & 0x7f) * 2 ** shift;
+    // Deflate never makes more than zlib's compressBound of its input.
+    const { size } = header;
     const bound = start + 32 + size + Math.floor(size / 4096) + Math.floor(size / 16384) + 16;
     if (bound >= end) return this.objectIn(start, end, bases);
     try {
