@@ -68,21 +68,22 @@ export class PackFileReader {
     if (!header) return undefined;
     // Deflate never makes more than zlib's compressBound of its input.
     const { size } = header;
-    const bound = start + 32 + size + Math.floor(size / 4096) + Math.floor(size / 16384) + 16;
-    if (bound >= end) return this.objectIn(start, end, bases);
-    try {
-      return this.objectIn(start, bound, bases);
-    } catch {
-      return this.objectIn(start, end, bases); // a deflater beyond the bound (none known): read all it may take
-    }
-  }
-
-  private objectIn(start: number, end: number, bases?: DeltaBases): Buffer | undefined {
-    const entry = this.entry(start, end);
+    const bound = Math.min(end, start + 32 + size + Math.floor(size / 4096) + Math.floor(size / 16384) + 16);
+    const entry = this.entry(start, bound);
     if (!entry) return undefined;
-    const { typeCode, raw, dataAt, size } = entry;
-    // An output buffer of the object's size: node's default 16 KiB per call is churn the GC sees late.
-    const inflate = (from: number) => inflateSync(raw.subarray(from), { chunkSize: Math.max(64, size + 64) });
+    const { typeCode, dataAt } = entry;
+    // An output buffer of the object's size: node's default 16 KiB per call is churn the GC sees late. Only this
+    // object's own data is read again when cut short at the bound (a deflater beyond zlib's bound: none known);
+    // a damaged base fails once, where it is.
+    const inflate = (from: number) => {
+      const options = { chunkSize: Math.max(64, size + 64) };
+      try {
+        return inflateSync(entry.raw.subarray(from), options);
+      } catch (e) {
+        if (bound === end || (e as NodeJS.ErrnoException).code !== 'Z_BUF_ERROR') throw e;
+        return inflateSync(this.bytes(start, end)!.subarray(from), options);
+      }
+    };
     if (typeCode >= 1 && typeCode <= 4) return inflate(dataAt);
     if (!bases || (typeCode !== OFS_DELTA && typeCode !== REF_DELTA)) return undefined;
     const delta = inflate(entry.deltaAt!); // before the base is read: that may move the window `raw` points into
