@@ -20,7 +20,7 @@ class Unusual extends Error {}
 
 /** The fast path alone: the data, or UNUSUAL when the text is not in the shapes it reads. */
 export function parseSnapshotYaml(text: string): unknown {
-  if (!text.endsWith('\n') || text.includes('\r')) return UNUSUAL;
+  if (!text.endsWith('\n') || text.includes('\r') || text.startsWith('\uFEFF')) return UNUSUAL;
   try {
     const reader = new Lines(text.slice(0, -1).split('\n'));
     const value = reader.node(0);
@@ -136,8 +136,9 @@ class Lines {
       } else {
         colon = content.indexOf(': ');
         key = plain(colon < 0 ? (content.endsWith(':') ? content.slice(0, -1) : '') : content.slice(0, colon));
-        // A plain key the library reads as a non-string (then converts) is not one we write plain.
-        if (!key || plainValue(key) !== key) throw new Unusual();
+        // A plain key the library reads as a non-string (then converts) is not one we write plain; one over 1,024
+        // characters it refuses.
+        if (!key || plainValue(key) !== key || key.length > 1024) throw new Unusual();
       }
       if (key === '__proto__' || Object.hasOwn(map, key)) throw new Unusual();
       this.at++;
@@ -173,24 +174,29 @@ class Lines {
     return items;
   }
 
-  /** A `|` / `|-` block's lines (more indented than `parentIndent`; empty lines within), as its string. */
+  /**
+   * A `|` / `|-` block's lines (more indented than `parentIndent`), as its string. A line of spaces alone is an
+   * empty line unless it has more than the block's indent (then those spaces are text); blank lines before the
+   * first text or after the last are left to the library.
+   */
   literal(parentIndent: number, strip: boolean): string {
+    const blank = (i: number) => this.indents[i] === this.lines[i].length;
     const start = this.at;
-    let indent = -1;
-    let end = this.at;
-    for (let i = this.at; i < this.lines.length; i++) {
-      if (this.lines[i] === '') continue;
+    if (start >= this.lines.length || blank(start) || this.indents[start] <= parentIndent) throw new Unusual();
+    const indent = this.indents[start];
+    let end = start;
+    for (let i = start; i < this.lines.length; i++) {
+      if (blank(i)) {
+        if (this.lines[i].length > indent) end = i + 1;
+        continue;
+      }
       if (this.indents[i] <= parentIndent) break;
-      if (indent < 0) indent = this.indents[i];
       if (this.indents[i] < indent) throw new Unusual(); // less indented than its first line
       end = i + 1;
     }
-    if (indent < 0) throw new Unusual(); // an empty block
-    if (this.lines[start] === '') throw new Unusual(); // leading empty lines: the library decides the indent
+    if (end < this.lines.length && blank(end)) throw new Unusual();
     this.at = end;
     const body = this.lines.slice(start, end).map((l) => l.slice(indent)).join('\n');
-    // Clip: one newline after the last line; strip: none. Empty lines after the block belong to no one here.
-    if (end < this.lines.length && this.lines[end] === '') throw new Unusual();
     return strip ? body : `${body}\n`;
   }
 }

@@ -60,12 +60,17 @@ describe('parseSnapshotYaml', () => {
       'a: 1 # note\n', '# head\na: 1\n', 'a: [1, 2]\n', 'a: {b: 1}\n', 'a: &x 1\nb: *x\n', 'a: !!str 1\n', 'a: >\n  folded\n  text\n',
       'a: plain\n  continued\n', 'a: |+\n  keep\n\n', 'a: |2\n   two\n', 'a:\n', "'a': 1\n", '"a" : 1\n', 'a: 1\na: 2\n', '---\na: 1\n',
       'a: 1\n\n', 'a: 1', 'a:\tb\n', 'a: "x\n  y"\n', "a: 'x\n  y'\n", 'a: "\\x41"\n', '- a\n-\n', 'a: |\n  x\n\nb: 1\n', '1: a\n',
-      'true: a\n', 'a: b: c\n', '? a\n: b\n', 'a: 1\r\n', '__proto__: 1\n', 'a: |\n\n  x\n',
+      'true: a\n', 'a: b: c\n', '? a\n: b\n', 'a: 1\r\n', '__proto__: 1\n', 'a: |\n\n  x\n', '\uFEFFa: 1\n',
+      `${'k'.repeat(1025)}: 1\n`, 'a: |\n  x\n  \nb: 1\n', 'a: |-\n  x\n \n', 'a: |\n \n  x\n',
     ]) {
       expect(parseSnapshotYaml(text), JSON.stringify(text)).toBe(UNUSUAL);
       expect(() => parseYaml(text)).not.toThrow(/unusual/i);
     }
     expect(parseYaml('a: [1, 2] # c\n')).toEqual({ a: [1, 2] });
+    // Lines of spaces in a block: empty lines, or text when more indented than the block; read as the library does.
+    for (const text of ['a: |\n  x\n \n  y\nb: 1\n', 'a: |-\n  x\n    \n  y\n', 'a: |\n  x\n     \nb: 1\n', '- |\n  x\n\n  \n  y\n']) {
+      expect(readsAsLibrary(text), JSON.stringify(text)).toBe('fast');
+    }
   });
 
   it('reads the shapes kubetrail writes', () => {
