@@ -2,8 +2,8 @@
 // reserved range: no copy on growth and only the pages written are touched (page faults were a third of loading a
 // year's index: growth by doubling plus a trimming copy touched ~3× the memory kept), and trimming gives the rest back.
 
-/** Address space reserved per list (not memory: pages are committed as the list grows). */
-const RESERVED = 2 ** 31;
+/** Address space reserved per list (not memory: pages are committed as the list grows); moved past when full. */
+const RESERVED = 2 ** 28;
 
 function resizable(bytes: number, atLeast: number): ArrayBuffer {
   return new ArrayBuffer(bytes, { maxByteLength: Math.max(RESERVED, atLeast) });

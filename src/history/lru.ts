@@ -19,6 +19,7 @@ export class Lru<K, V> {
     const old = this.map.get(key);
     if (old) this.total -= old.weight;
     this.map.delete(key);
+    if (weight > this.maxWeight) return; // would evict everything and then itself: not kept
     this.map.set(key, { value, weight });
     this.total += weight;
     for (const [k, v] of this.map) {

@@ -15,7 +15,7 @@ function hash(bytes: Uint8Array, start: number, end: number): number {
 
 export class PathTable {
   // Grown in place (see growable.ts).
-  private readonly buffer = new ArrayBuffer(64 << 10, { maxByteLength: 2 ** 31 });
+  private readonly buffer = new ArrayBuffer(64 << 10, { maxByteLength: 2 ** 30 }); // ~15M paths
   private readonly bytes = new Uint8Array(this.buffer);
   private used = 0;
   private readonly starts = new U32List(); // path id → where its bytes start; they end where the next id's start
