@@ -150,6 +150,7 @@ export class Checkout {
    * (for a branch moved to commits made elsewhere: a fetched or replayed remote head).
    */
   async moveBranch(expected: string | undefined, next: string, prefix = 'clusters'): Promise<void> {
+    if (this.repo.bare) return this.repo.updateBranch(expected, next); // no working tree to bring along
     const filesOf = async (commit: string | undefined) => {
       const tree = commit ? (await this.repo.readCommit(commit)).tree : undefined;
       return this.repo.listFiles(tree && await this.repo.entryAt(tree, prefix));

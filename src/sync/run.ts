@@ -115,8 +115,9 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       return timed({ results, pushError: (e as Error).message });
     }
   } finally {
-    // A repository this run created is a CronJob's empty volume, gone after the run: no history index for it.
-    await housekeeping(repo, assertLocked, { historyIndex: existed });
+    // A repository this run created is a CronJob's empty volume, gone after the run: no caches for it (a volume that
+    // stays gets them from its next run, which catches up).
+    if (existed) await housekeeping(repo, assertLocked);
     await lock.release();
   }
 }
@@ -154,7 +155,7 @@ export function lockStaleMs(env: Record<string, string | undefined>): number {
 // Housekeeping under the lock, last (after the push, whose fetches add packs): a repository that outlives its
 // runs (a daemon's, or a persistent volume's) would otherwise keep every small sync's objects as loose files
 // and every fetch's pack.
-export async function housekeeping(repo: Repo, assertLocked: () => Promise<void>, o: { historyIndex?: boolean } = {}): Promise<void> {
+export async function housekeeping(repo: Repo, assertLocked: () => Promise<void>): Promise<void> {
   try {
     await assertLocked();
     if (maintainRepository(repo.gitdir).looseObjectsPacked > 0) repo.writer.refresh();
@@ -167,7 +168,6 @@ export async function housekeeping(repo: Repo, assertLocked: () => Promise<void>
   } catch {
     // A cache: the next run catches up.
   }
-  if (o.historyIndex === false) return;
   try {
     await assertLocked();
     await updateIndexFile(repo, new GitReader(repo, { small: true })); // history queries stay fast (history/index-file.ts)
