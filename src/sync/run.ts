@@ -18,7 +18,7 @@ import type { ReviewOutcome } from '../review/execute.ts';
 import { reviewRun } from '../review/run.ts';
 import type { SyncEvents } from './events.ts';
 import type { SyncResult, TypeCounts } from './result.ts';
-import { syncCluster } from './sync.ts';
+import { discoverCluster, syncCluster } from './sync.ts';
 import { prepareStates, publishStates, remoteStateSource, statesToFetch, type PreparedStates } from './state-exchange.ts';
 
 export interface RunOptions {
@@ -75,6 +75,9 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
   let fetched = started;
   try {
     const withState = target !== undefined && o.remoteState !== false;
+    // Each cluster's discovery runs while the remote is fetched: neither needs the other.
+    const discovered = new Map(target ? clusters.map((c) => [c.id, discoverCluster(c, o.env)]) : []);
+    for (const d of discovered.values()) d.catch(() => {}); // each sync awaits its own
     if (target) await syncFromRemote(repo, target, { assertLocked, alsoFetch: withState ? statesToFetch(repo, clusters.map((c) => c.id)) : [] });
     fetched = performance.now();
     const baseHead = await repo.head(); // in pull-request mode: the remote base, which the syncs' commits start from
@@ -84,7 +87,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
       config, cluster, repo, now, allowMassDelete: o.allowMassDelete, events: o.events, env: o.env, assertLocked, audit: o.audit,
       massDeletionToReview: pr !== undefined, // a person accepts it by merging the PR, or rejects it by closing
       onTypeDone: (type, counts, error) => o.onTypeDone?.(cluster.id, type, counts, error),
-      remoteState: withState ? remoteStateSource(repo, cluster.id) : undefined,
+      remoteState: withState ? remoteStateSource(repo, cluster.id) : undefined, discovered: discovered.get(cluster.id),
     }));
     synced = performance.now();
     if (!target) return timed({ results });

@@ -46,6 +46,16 @@ export interface SyncClusterOptions {
   audit?: AuditLog;
   /** The cluster's render state on the remote, read when this repository has no render cache (state-exchange.ts). */
   remoteState?: StateSource;
+  /** The cluster's client and discovery, already under way (a run starts them while it fetches the remote). */
+  discovered?: Promise<DiscoveredCluster>;
+}
+
+export type DiscoveredCluster = { client: KubeClient; discovery: Awaited<ReturnType<typeof discoverSelectedTypes>> };
+
+/** Connects to the cluster and asks what it serves; a failure is the cluster's sync's to report. */
+export async function discoverCluster(cluster: ClusterConfig, env?: Record<string, string | undefined>, client?: KubeClient): Promise<DiscoveredCluster> {
+  client ??= createKubeClient(cluster.id, resolveAccess(cluster, env), { timeoutMs: cluster.discovery.requestTimeoutSeconds * 1000 });
+  return { client, discovery: await discoverSelectedTypes(client, cluster.discovery) };
 }
 
 export { recordedObject, renderObject } from './render.ts';
@@ -62,9 +72,8 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
   o.events?.emit('cluster.sync.started', { clusterId: cluster.id, dryRun });
   let batch: ObjectBatch | undefined;
   try {
-    const client = o.client ?? createKubeClient(cluster.id, resolveAccess(cluster, o.env), {
-      timeoutMs: settings.requestTimeoutSeconds * 1000,
-    });
+    const discovered = o.discovered ?? discoverCluster(cluster, o.env, o.client);
+    discovered.catch(() => {}); // awaited below, after the recorded state is under way
     const prefix = clusterPrefix(cluster.id);
     let recordedFiles: FileMap = new Map(); // what the last sync recorded: known once `recorded` resolves
     const renderer = typeRenderer(config, cluster, (path) => recordedBlob(repo, recordedFiles, path));
@@ -76,7 +85,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
       return cache;
     });
     recorded.catch(() => {}); // awaited below
-    const discovery = await discoverSelectedTypes(client, settings);
+    const { client, discovery } = await discovered;
     const { selected } = discovery;
     for (const t of selected) o.events?.emit('resource.discovered', { clusterId: cluster.id, type: t.name, namespaced: t.namespaced });
 
