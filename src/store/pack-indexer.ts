@@ -2,7 +2,7 @@
 // for the .idx. The first pass runs while the bytes arrive, so it overlaps the server's writing of the pack.
 // Format: git's Documentation/gitformat-pack.txt (objects, "Deltified representation").
 import { createHash } from 'node:crypto';
-import { crc32, inflateSync } from 'node:zlib';
+import { constants as zlibConstants, crc32, inflateSync } from 'node:zlib';
 import { objectId, type StoredType } from './codec.ts';
 import { applyDelta } from './delta.ts';
 
@@ -29,8 +29,16 @@ interface Content { type: StoredType; content: Buffer }
 const inflateSized = (input: Buffer, size: number) =>
   inflateSync(input, { info: true, chunkSize: Math.max(64, size + 64) }) as unknown as { buffer: Buffer; engine: { bytesWritten: number } };
 
-// What zlib says of a stream cut short: the rest of the object has not arrived yet.
-const cutShort = (e: unknown) => (e as { code?: string }).code === 'Z_BUF_ERROR';
+/**
+ * An object's stream inflated from the bytes that have arrived, or undefined when it goes on past them. A sync flush
+ * returns what a cut-short stream gave instead of throwing (an error with a stack for nearly every network chunk);
+ * a stream that ended consumed less than it was given, as a complete object is always followed by more of the pack.
+ */
+function inflateArrived(input: Buffer, size: number): { buffer: Buffer; consumed: number } | undefined {
+  const { buffer, engine } = inflateSync(input, { info: true, chunkSize: Math.max(64, size + 64), finishFlush: zlibConstants.Z_SYNC_FLUSH }) as unknown as
+    { buffer: Buffer; engine: { bytesWritten: number } };
+  return engine.bytesWritten < input.length ? { buffer, consumed: engine.bytesWritten } : undefined;
+}
 
 const increment = <K>(counts: Map<K, number>, key: K, n: number) => counts.set(key, (counts.get(key) ?? 0) + n);
 
@@ -119,17 +127,15 @@ export class PackIndexer {
       }
       if (at >= this.length) throw new PackError(`the pack ends inside the object at ${offset}`); // only when final
       e.dataStart = at;
-      let inflated;
-      try {
-        inflated = inflateSized(pack.subarray(at, this.length), size);
-      } catch (err) {
-        if (final || !cutShort(err)) throw final && cutShort(err) ? new PackError(`the pack ends inside the object at ${offset}`) : err;
+      const inflated = inflateArrived(pack.subarray(at, this.length), size);
+      if (!inflated) {
+        if (final) throw new PackError(`the pack ends inside the object at ${offset}`); // its checksum follows the last object
         // Not all here yet: try again when as much again has come (a big object is not inflated a hundred times).
         this.waitFor = this.length + Math.max(64 << 10, this.length - offset);
         return;
       }
-      const { buffer, engine } = inflated;
-      e.end = this.at = at + engine.bytesWritten;
+      const { buffer, consumed } = inflated;
+      e.end = this.at = at + consumed;
       e.crc = crc32(pack.subarray(offset, e.end));
       if (e.baseOffset !== undefined) increment(this.usesLeft, e.baseOffset, 1);
       if (e.baseId !== undefined) {
