@@ -18,6 +18,7 @@ export const clusterPrefix = (clusterId: string) => `clusters/${clusterId}`;
 
 // Code points HFS+ ignores when comparing names (git's is_hfs_dotgit skips the same ones).
 const HFS_IGNORABLE = /[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]/g;
+const LEADING_DOT = /^[\u200c-\u200f\u202a-\u202e\u206a-\u206f\ufeff]*\./;
 const UNSAFE_CHARS = /[\0-\x1f\x7f/\\]/;
 // `.git`, `.gitmodules`, `.gitattributes`, `.gitignore`, `.mailmap` and their NTFS 8.3 short names: git fsck
 // and `core.protectNTFS` (on by default) reject them, or check their content as git's own files.
@@ -25,6 +26,8 @@ const GIT_RESERVED = /^(\.git|\.mailmap|(git|gitmod|gitatt|gitign|mailma)~[1-4]|
 
 /** True when git on any platform sees `segment` as `.git` or one of git's own files, as fsck and checkout do. */
 export function isGitReserved(segment: string): boolean {
+  // Every reserved name has a `~` or starts with a dot once ignorable code points are gone: most names have neither.
+  if (!segment.includes('~') && !LEADING_DOT.test(segment)) return false;
   const base = segment.replace(HFS_IGNORABLE, '').split(':')[0].replace(/[. ]+$/, '').toLowerCase();
   return GIT_RESERVED.test(base);
 }
