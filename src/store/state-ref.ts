@@ -1,8 +1,10 @@
 // A cluster's render state on the remote: `refs/kubetrail/state/<clusterId>`, one parentless commit whose tree
-// holds one file, replaced by a force-push of that ref only (its history never grows). Fetched in the same request
-// as the branch when the local repository has no render cache of its own (sync/run.ts). What the file says is
-// checked elsewhere (sync/render-state.ts); here it is only moved. Credentials go through onAuth only, as in remote.ts.
-import { encodeTree } from './codec.ts';
+// holds the state's head file and its parts (`parts/00`…), replaced by a force-push of that ref only (its history
+// never grows). Fetched in the same request as the branch when the local repository has no render cache of its own
+// (sync/run.ts). A new state is sent as what differs from the one last fetched or pushed from here: the parts of the
+// objects that changed. What the files say is checked elsewhere (sync/render-state.ts); here they are only moved.
+// Credentials go through onAuth only, as in remote.ts.
+import { encodeTree, type TreeEntry } from './codec.ts';
 import { readRef, writeRef } from './refs.ts';
 import type { RemoteTarget } from './remote.ts';
 import type { Repo } from './repo.ts';
@@ -19,59 +21,89 @@ const describe = (e: unknown, t: RemoteTarget) => {
   return t.token ? m.replaceAll(t.token, '***') : m;
 };
 
-/** The blob id of the state file in a state commit, or undefined when the commit is not one. */
-async function stateBlob(repo: Repo, commit: string): Promise<string | undefined> {
+const PARTS = 'parts';
+
+/** A state as stored: the head (header and digest) and the parts, each a file of its own (sync/render-state.ts). */
+export interface StateFiles { head: string; parts: string[] }
+const partName = (i: number) => i.toString(16).padStart(2, '0');
+
+/** The ids of a state commit's tree, head file and parts (name order), or undefined when the commit is not one. */
+async function stateObjects(repo: Repo, commit: string): Promise<{ tree: string; head: string; parts: string[] } | undefined> {
   const tree = (await repo.readCommit(commit)).tree;
-  return (await repo.readTree(tree)).find((e) => e.path === STATE_FILE && e.type === 'blob')?.oid;
+  const entries = await repo.readTree(tree);
+  const head = entries.find((e) => e.path === STATE_FILE && e.type === 'blob')?.oid;
+  const partsTree = entries.find((e) => e.path === PARTS && e.type === 'tree')?.oid;
+  if (!head) return undefined;
+  const parts = partsTree ? (await repo.readTree(partsTree)).filter((e) => e.type === 'blob').sort((a, b) => a.path < b.path ? -1 : 1).map((e) => e.oid) : [];
+  return { tree, head, parts };
 }
 
 /**
- * The cluster's state text as the remote had it when the branch was fetched (syncFromRemote's `alsoFetch`), kept
- * here under the same ref; undefined when it has none. A state that cannot be read is no state: the run reads
- * everything in full, as a first run.
+ * The cluster's state as the remote had it when the branch was fetched (syncFromRemote's `alsoFetch`), kept here
+ * under the same ref; undefined when it has none. A state that cannot be read is no state: the run reads everything
+ * in full, as a first run.
  */
-export async function localState(repo: Repo, clusterId: string): Promise<string | undefined> {
+export async function localState(repo: Repo, clusterId: string): Promise<StateFiles | undefined> {
   try {
     const head = await readRef(repo.gitdir, stateRef(clusterId));
-    const blob = head && await stateBlob(repo, head);
-    return blob ? Buffer.from(await repo.readBlob(blob)).toString('utf8') : undefined;
+    const ids = head && await stateObjects(repo, head);
+    if (!ids) return undefined;
+    const text = async (oid: string) => Buffer.from(await repo.readBlob(oid)).toString('utf8');
+    return { head: await text(ids.head), parts: await Promise.all(ids.parts.map(text)) };
   } catch {
     return undefined;
   }
 }
 
-/** A state commit made here, to be moved to the remote's state ref (with the branch's push, or on its own). */
-export interface StateUpdate { clusterId: string; ref: string; commit: string; tree: string }
+/**
+ * A state commit made here, to be moved to the remote's state ref (with the branch's push, or on its own).
+ * `parentTree`: the tree of the state last fetched or pushed from here, which the remote has: only what differs is sent.
+ */
+export interface StateUpdate { clusterId: string; ref: string; commit: string; tree: string; parentTree?: string }
 
 /**
- * The commit replacing the cluster's state with `text`, or undefined when the state last fetched or pushed from here
- * has the same text (nothing to push).
+ * The commit replacing the cluster's state with `state`, or undefined when the state last fetched or pushed from
+ * here is the same (nothing to push). Files the last state has already are not written again.
  */
-export async function stateCommit(repo: Repo, clusterId: string, text: string, time: Date): Promise<StateUpdate | undefined> {
+export async function stateCommit(repo: Repo, clusterId: string, state: StateFiles, time: Date): Promise<StateUpdate | undefined> {
   const ref = stateRef(clusterId);
-  const blob = await repo.writer.write('blob', Buffer.from(text));
   const last = await readRef(repo.gitdir, ref);
-  if (last && await stateBlob(repo, last).catch(() => undefined) === blob) return undefined;
-  const tree = await repo.writer.write('tree', encodeTree([{ mode: '100644', name: STATE_FILE, oid: blob }]));
+  const before = last ? await stateObjects(repo, last).catch(() => undefined) : undefined;
+  const had = new Set(before ? [before.head, ...before.parts] : []);
+  const blob = (text: string) => repo.writer.write('blob', Buffer.from(text), (oid) => had.has(oid));
+  const parts: TreeEntry[] = [];
+  for (const [i, text] of state.parts.entries()) parts.push({ mode: '100644', name: partName(i), oid: await blob(text) });
+  const tree = await repo.writer.write('tree', encodeTree([
+    { mode: '100644', name: STATE_FILE, oid: await blob(state.head) },
+    { mode: '40000', name: PARTS, oid: await repo.writer.write('tree', encodeTree(parts)) },
+  ]));
+  if (tree === before?.tree) return undefined;
   const who = { name: 'kubetrail', email: 'kubetrail@localhost', timestamp: Math.floor(time.getTime() / 1000), timezoneOffset: 0 };
   const commit = await repo.writeCommit({ tree, parents: [], author: who, message: `kubetrail render state of ${clusterId}\n` });
   repo.writer.sync();
   await writeRef(repo.gitdir, outgoingRef(clusterId), commit);
-  return { clusterId, ref, commit, tree };
+  return { clusterId, ref, commit, tree, parentTree: before?.tree };
 }
 
 /** The state commit as a ref update from whatever the remote has (`old`): it replaces it, whatever it was. */
-export const stateRefUpdate = (u: StateUpdate, old?: string): RefUpdate => ({ ref: u.ref, old, commits: [{ oid: u.commit, tree: u.tree }] });
+export const stateRefUpdate = (u: StateUpdate, old?: string): RefUpdate =>
+  ({ ref: u.ref, old, commits: [{ oid: u.commit, tree: u.tree, parentTree: u.parentTree }] });
 
 /** The remote has the state commit now: the state ref here follows. */
 export const stateLanded = (repo: Repo, u: StateUpdate) => writeRef(repo.gitdir, u.ref, u.commit);
 
-/** Pushes a state commit on its own (force, that ref only); throws a one-line error when the push failed. */
+/**
+ * Pushes a state commit on its own (force, that ref only); throws a one-line error when the push failed. Sent whole
+ * when sending only what differs failed (the remote may have lost the last state: someone replaced the ref).
+ */
 export async function pushState(repo: Repo, target: RemoteTarget, u: StateUpdate): Promise<void> {
-  try {
+  const send = async (update: StateUpdate) => {
     // Replaced whatever it was: the update names the value the server has now as the old one.
     const { refs, capabilities } = await advertisedRefs(to(target));
-    await sendPack(to(target), repo.objects, [stateRefUpdate(u, refs.get(u.ref))], capabilities);
+    await sendPack(to(target), repo.objects, [stateRefUpdate(update, refs.get(update.ref))], capabilities);
+  };
+  try {
+    await send(u).catch((e) => u.parentTree ? send({ ...u, parentTree: undefined }) : Promise.reject(e));
   } catch (e) {
     throw new Error(`push of ${u.ref} to ${target.url} failed: ${describe(e, target)}`);
   }

@@ -5,7 +5,7 @@
 import type { Config } from '../config/types.ts';
 import { clusterPrefix } from '../model/object-path.ts';
 import type { Repo } from '../store/repo.ts';
-import { localState, pushState, stateCommit, stateLanded, stateRef, type StateUpdate } from '../store/state-ref.ts';
+import { localState, pushState, stateCommit, stateLanded, stateRef, type StateFiles, type StateUpdate } from '../store/state-ref.ts';
 import type { RemoteTarget } from '../store/remote.ts';
 import { RenderCache } from './render-cache.ts';
 import { decodeState, encodeState } from './render-state.ts';
@@ -15,7 +15,7 @@ import type { SyncResult } from './result.ts';
 export const stateKey = (config: Config) => config.secrets.hmacKey ?? '';
 
 /** Reads the remote state for one cluster; what to do with it is `adoptState`'s. */
-export type StateSource = () => Promise<string | undefined>;
+export type StateSource = () => Promise<StateFiles | undefined>;
 
 /**
  * The state refs a run fetches with the branch: those of the clusters this repository has no render cache for (a
@@ -38,9 +38,9 @@ export async function adoptState(
 ): Promise<string | undefined> {
   if (!source || cache.size > 0) return 'not needed';
   if (!o.subtree) return 'the cluster is not on the branch';
-  const text = await source();
-  if (text === undefined) return 'no state on the remote';
-  const decoded = decodeState(text, { cluster: o.clusterId, fingerprint: cache.fingerprint, subtree: o.subtree }, o.key);
+  const state = await source();
+  if (state === undefined) return 'no state on the remote';
+  const decoded = decodeState(state, { cluster: o.clusterId, fingerprint: cache.fingerprint, subtree: o.subtree }, o.key);
   if ('ignored' in decoded) return decoded.ignored;
   cache.seed(decoded.entries, decoded.readAt);
   return undefined;
@@ -71,8 +71,8 @@ export async function prepareStates(repo: Repo, config: Config, results: SyncRes
       if (!saved || !subtree) continue;
       const blobs = new Set((await repo.listFiles(subtree)).values());
       const entries = saved.entries.filter(([, oid]) => blobs.has(oid));
-      const text = encodeState({ cluster: r.clusterId, fingerprint: saved.fingerprint, subtree, readAt: saved.readAt }, entries, stateKey(config));
-      const update = await stateCommit(repo, r.clusterId, text, new Date());
+      const state = encodeState({ cluster: r.clusterId, fingerprint: saved.fingerprint, subtree, readAt: saved.readAt }, entries, stateKey(config));
+      const update = await stateCommit(repo, r.clusterId, state, new Date());
       if (update) prepared.updates.push(update);
     } catch (e) {
       prepared.warnings.push(notSaved(r.clusterId, e));

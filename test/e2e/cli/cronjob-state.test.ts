@@ -3,10 +3,11 @@
 // cluster's) is ignored and the record is still exactly what a full sync writes. Real apiserver (seen through a
 // counting proxy), real smart-HTTP remote, the CLI as a separate process under Node or Deno.
 import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { decodeState, encodeState } from '../../../src/sync/render-state.ts';
+import type { StateFiles } from '../../../src/store/state-ref.ts';
 import { startGitServer, type GitServer } from '../../env/git-server.ts';
 import { startCountingProxy, type CountingProxy, type SeenRequest } from '../../helpers/counting-proxy.ts';
 import { createMany } from '../../helpers/objects.ts';
@@ -81,17 +82,24 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
 
   const remoteTree = (id: string) => git(bare, ['rev-parse', `main:clusters/${id}`]).trim();
   const stateText = (id: string) => git(bare, ['show', `refs/kubetrail/state/${id}:render-state`]);
+  const stateFiles = (id: string): StateFiles => ({
+    head: stateText(id),
+    parts: git(bare, ['ls-tree', '--name-only', `refs/kubetrail/state/${id}:parts`]).trim().split('\n').filter(Boolean)
+      .map((name) => git(bare, ['show', `refs/kubetrail/state/${id}:parts/${name}`])),
+  });
   async function patch(name: string, value: string) {
     const obj = await client.getJSON<{ data?: Record<string, string> }>(`${configMaps}/${name}`);
     await client.sendJSON('PUT', `${configMaps}/${name}`, { ...obj, data: { ...obj.data, value } });
   }
 
   /** Replaces the remote's state ref of `id` with `text`, as anyone with push access could, with the git CLI. */
-  function pushStateWithGit(id: string, text: string) {
+  function pushStateWithGit(id: string, state: StateFiles) {
     const clone = tempDir('state-forge');
     git(clone, ['init', '-q']);
-    writeFileSync(join(clone, 'render-state'), text);
-    git(clone, ['add', 'render-state']);
+    writeFileSync(join(clone, 'render-state'), state.head);
+    mkdirSync(join(clone, 'parts'));
+    for (const [i, part] of state.parts.entries()) writeFileSync(join(clone, 'parts', i.toString(16).padStart(2, '0')), part);
+    git(clone, ['add', '-A']);
     git(clone, ['-c', 'user.name=someone', '-c', 'user.email=someone@example.com', 'commit', '-q', '-m', 'state']);
     execFileSync('git', ['-C', clone, 'push', '-q', '--force', authedUrl(), `HEAD:refs/kubetrail/state/${id}`], { stdio: 'pipe' });
   }
@@ -118,12 +126,13 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
     expect(first.out.results[0]).toMatchObject({ status: 'complete', added: OBJECTS });
     expect(first.reads).toMatchObject({ metadataLists: 0, fullLists: 1, gets: [] });
     expect(git(bare, ['rev-list', '--count', `refs/kubetrail/state/${ids.a}`]).trim()).toBe('1'); // parentless
-    expect(git(bare, ['ls-tree', '--name-only', `refs/kubetrail/state/${ids.a}`]).trim()).toBe('render-state');
+    expect(git(bare, ['ls-tree', '--name-only', `refs/kubetrail/state/${ids.a}`]).trim().split('\n')).toEqual(['parts', 'render-state']);
     const text = stateText(ids.a);
-    expect(text.split('\n')[0]).toBe('kubetrail-render-state 1');
-    expect(JSON.parse(text.split('\n')[1])).toMatchObject({ cluster: ids.a, subtree: remoteTree(ids.a), entries: OBJECTS });
+    expect(text.split('\n')[0]).toBe('kubetrail-render-state 2');
+    expect(JSON.parse(text.split('\n')[1])).toMatchObject({ cluster: ids.a, subtree: remoteTree(ids.a), entries: OBJECTS, parts: 8 });
+    expect(stateFiles(ids.a).parts).toHaveLength(8);
     console.log(`[state] ${runtime} first run: ${first.ms} ms, ${first.reads.requests} requests, ` +
-      `${first.reads.allBytes} bytes read (${first.reads.listBytes} in ConfigMap lists); state file ${text.length} bytes for ${OBJECTS} objects`);
+      `${first.reads.allBytes} bytes read (${first.reads.listBytes} in ConfigMap lists); state ${[text, ...stateFiles(ids.a).parts].join('').length} bytes in ${stateFiles(ids.a).parts.length} parts and a head for ${OBJECTS} objects`);
   }, 180_000);
 
   it('the next run from another empty directory reads the types on record as metadata only', async () => {
@@ -142,6 +151,7 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
   it('one change: one metadata list and one GET; the record equals a full sync', async () => {
     await patch('cm-1', 'changed');
     server.clearRequests();
+    const stateBefore = git(bare, ['rev-parse', `refs/kubetrail/state/${ids.a}`]).trim();
     const run = await cronRun(ids.a);
     // One fetch (the branch and the state ref together), one push (the branch and the new state together).
     expect(server.requests().map((r) => r.replace(/^(\w+) \/fleet\.git\//, '$1 '))).toEqual([
@@ -151,6 +161,11 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
     expect(run.reads).toMatchObject({ metadataLists: 1, fullLists: 0, gets: ['cm-1'] });
     expect(remoteTree(ids.a)).toBe(await fullSyncTree(ids.a));
     expect(JSON.parse(stateText(ids.a).split('\n')[1]).subtree).toBe(remoteTree(ids.a)); // replaced, for the new subtree
+    // Only the changed object's part and the head are new: the rest of the state was not sent again.
+    const newFiles = git(bare, ['diff-tree', '-r', '--name-only', stateBefore, `refs/kubetrail/state/${ids.a}`]).trim().split('\n');
+    expect(newFiles).toHaveLength(2);
+    expect(newFiles).toContain('render-state');
+    expect(newFiles.find((f) => f !== 'render-state')).toMatch(/^parts\/[0-9a-f]{2}$/);
   }, 180_000);
 
   it('a forged state (an entry saying a changed object is unchanged, digest made without the key) is ignored', async () => {
@@ -158,9 +173,9 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
     const live = await client.getJSON<{ metadata: { uid: string; resourceVersion: string } }>(`${configMaps}/cm-2`);
     await patch('cm-2', 'hidden?');
     const changed = await client.getJSON<{ metadata: { resourceVersion: string } }>(`${configMaps}/cm-2`);
-    const text = stateText(ids.a);
-    const header = JSON.parse(text.split('\n')[1]);
-    const decoded = decodeState(text, header, hmacKey);
+    const state = stateFiles(ids.a);
+    const header = JSON.parse(state.head.split('\n')[1]);
+    const decoded = decodeState(state, header, hmacKey);
     if (!('entries' in decoded)) throw new Error(decoded.ignored);
     const key = `core.v1.ConfigMap/${live.metadata.uid}/${live.metadata.resourceVersion}`;
     const oldBlob = decoded.entries.get(key)!;
@@ -175,7 +190,7 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
     expect(git(bare, ['show', `main:clusters/${ids.a}/core.v1.ConfigMap/${ns}/cm-2.yaml`])).toContain('value: hidden?');
     expect(remoteTree(ids.a)).toBe(await fullSyncTree(ids.a));
 
-    pushStateWithGit(ids.a, 'not a state at all\n');
+    pushStateWithGit(ids.a, { head: 'not a state at all\n', parts: [] });
     const garbage = await cronRun(ids.a);
     expect(garbage.reads).toMatchObject({ metadataLists: 0, fullLists: 1 });
     expect(garbage.out.results[0]).toMatchObject({ status: 'complete', unchanged: OBJECTS });
@@ -207,7 +222,7 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
     expect(JSON.parse(stateText(ids.a).split('\n')[1]).cluster).toBe(ids.a);
     expect((await cronRun(ids.a)).reads).toMatchObject({ metadataLists: 1, fullLists: 0 }); // B's push left A's alone
 
-    pushStateWithGit(ids.b, stateText(ids.a)); // A's state, valid in every other respect, under B's ref
+    pushStateWithGit(ids.b, stateFiles(ids.a)); // A's state, valid in every other respect, under B's ref
     const swapped = await cronRun(ids.b);
     expect(swapped.reads).toMatchObject({ metadataLists: 0, fullLists: 1 });
     expect(JSON.parse(stateText(ids.b).split('\n')[1]).cluster).toBe(ids.b); // replaced by B's own
