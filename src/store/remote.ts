@@ -28,8 +28,8 @@ export interface PushResult {
   alongside?: string[];
 }
 
-/** Another ref to move in the branch's push request, from whatever the remote has then (a cluster's render state). */
-export type Alongside = Omit<RefUpdate, 'old'>;
+/** Another ref to move in the branch's push request, made from the value the remote has then (a cluster's render state). */
+export interface Alongside { ref: string; update: (old: string | undefined) => RefUpdate }
 
 const REMOTE = 'origin';
 const PUSHED_REF = 'refs/kubetrail/remote-head'; // the newest commit known to be on the remote
@@ -235,7 +235,7 @@ async function send(repo: Repo, target: RemoteTarget, known: string | undefined,
   const trees = new Map(await Promise.all(commits.map(async (c) => [c.oid, c.tree] as const)));
   const parentTree = async (c: CommitInfo) => c.parents[0] ? trees.get(c.parents[0]) ?? (await repo.readCommit(c.parents[0])).tree : undefined;
   const withTrees = await Promise.all(commits.map(async (c) => ({ oid: c.oid, tree: c.tree, parentTree: await parentTree(c) })));
-  const others = alongside.map((u) => ({ ...u, old: refs.get(u.ref) }));
+  const others = alongside.map((a) => a.update(refs.get(a.ref)));
   return sendPack(to, repo.objects, [{ ref, old: known, commits: withTrees }, ...others], capabilities);
 }
 

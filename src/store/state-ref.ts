@@ -56,10 +56,10 @@ export async function localState(repo: Repo, clusterId: string): Promise<StateFi
 }
 
 /**
- * A state commit made here, to be moved to the remote's state ref (with the branch's push, or on its own).
- * `parentTree`: the tree of the state last fetched or pushed from here, which the remote has: only what differs is sent.
+ * A state commit made here, to be moved to the remote's state ref (with the branch's push, or on its own). `last`:
+ * the state last fetched or pushed from here; while the remote's ref is still at it, only what differs is sent.
  */
-export interface StateUpdate { clusterId: string; ref: string; commit: string; tree: string; parentTree?: string }
+export interface StateUpdate { clusterId: string; ref: string; commit: string; tree: string; last?: { commit: string; tree: string } }
 
 /**
  * The commit replacing the cluster's state with `state`, or undefined when the state last fetched or pushed from
@@ -82,28 +82,25 @@ export async function stateCommit(repo: Repo, clusterId: string, state: StateFil
   const commit = await repo.writeCommit({ tree, parents: [], author: who, message: `kubetrail render state of ${clusterId}\n` });
   repo.writer.sync();
   await writeRef(repo.gitdir, outgoingRef(clusterId), commit);
-  return { clusterId, ref, commit, tree, parentTree: before?.tree };
+  return { clusterId, ref, commit, tree, last: last && before ? { commit: last, tree: before.tree } : undefined };
 }
 
-/** The state commit as a ref update from whatever the remote has (`old`): it replaces it, whatever it was. */
-export const stateRefUpdate = (u: StateUpdate, old?: string): RefUpdate =>
-  ({ ref: u.ref, old, commits: [{ oid: u.commit, tree: u.tree, parentTree: u.parentTree }] });
+/**
+ * The state commit as a ref update from whatever the remote has (`old`): it replaces it, whatever it was. When that is
+ * the state last fetched or pushed from here, the remote has its files and only the new ones are sent.
+ */
+export const stateRefUpdate = (u: StateUpdate, old: string | undefined): RefUpdate => ({
+  ref: u.ref, old, commits: [{ oid: u.commit, tree: u.tree, parentTree: old !== undefined && old === u.last?.commit ? u.last.tree : undefined }],
+});
 
 /** The remote has the state commit now: the state ref here follows. */
 export const stateLanded = (repo: Repo, u: StateUpdate) => writeRef(repo.gitdir, u.ref, u.commit);
 
-/**
- * Pushes a state commit on its own (force, that ref only); throws a one-line error when the push failed. Sent whole
- * when sending only what differs failed (the remote may have lost the last state: someone replaced the ref).
- */
+/** Pushes a state commit on its own (force, that ref only); throws a one-line error when the push failed. */
 export async function pushState(repo: Repo, target: RemoteTarget, u: StateUpdate): Promise<void> {
-  const send = async (update: StateUpdate) => {
-    // Replaced whatever it was: the update names the value the server has now as the old one.
-    const { refs, capabilities } = await advertisedRefs(to(target));
-    await sendPack(to(target), repo.objects, [stateRefUpdate(update, refs.get(update.ref))], capabilities);
-  };
   try {
-    await send(u).catch((e) => u.parentTree ? send({ ...u, parentTree: undefined }) : Promise.reject(e));
+    const { refs, capabilities } = await advertisedRefs(to(target));
+    await sendPack(to(target), repo.objects, [stateRefUpdate(u, refs.get(u.ref))], capabilities);
   } catch (e) {
     throw new Error(`push of ${u.ref} to ${target.url} failed: ${describe(e, target)}`);
   }

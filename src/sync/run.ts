@@ -75,8 +75,8 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
   let fetched = started;
   try {
     const withState = target !== undefined && o.remoteState !== false;
-    // Each cluster's discovery runs while the remote is fetched: neither needs the other.
-    const discovered = new Map(target ? clusters.map((c) => [c.id, discoverCluster(c, o.env)]) : []);
+    // Discovery of the clusters synced first runs while the remote is fetched: neither needs the other.
+    const discovered = new Map(target ? clusters.slice(0, config.concurrency).map((c) => [c.id, discoverCluster(c, o.env)]) : []);
     for (const d of discovered.values()) d.catch(() => {}); // each sync awaits its own
     if (target) await syncFromRemote(repo, target, { assertLocked, alsoFetch: withState ? statesToFetch(repo, clusters.map((c) => c.id)) : [] });
     fetched = performance.now();
@@ -112,7 +112,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
     }
     try {
       const states = await prepareStates(repo, config, results);
-      const alongside = states.updates.map((u) => stateRefUpdate(u));
+      const alongside = states.updates.map((u) => ({ ref: u.ref, update: (old: string | undefined) => stateRefUpdate(u, old) }));
       return timed(await withStates({ results, push: await pushWithRetry(repo, target, { assertLocked, attempts: config.remote!.pushAttempts, alongside }) }, states));
     } catch (e) {
       return timed({ results, pushError: (e as Error).message });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { decodeState, encodeState, partsFor } from '../../src/sync/render-state.ts';
-import type { StateFiles } from '../../src/store/state-ref.ts';
+import { stateRefUpdate, type StateFiles } from '../../src/store/state-ref.ts';
 
 const header = { cluster: 'a', fingerprint: 'f'.repeat(64), subtree: '1'.repeat(40) };
 const oid = (i: number) => i.toString(16).padStart(40, '0');
@@ -66,5 +66,15 @@ describe('render state', () => {
     expect(why({ head: 'garbage', parts: [] })).toMatch(/format/);
     expect(why({ ...state, head: state.head.replace('kubetrail-render-state 2', 'kubetrail-render-state 1') })).toMatch(/format/);
     expect(why(state)).toBe('used');
+  });
+});
+
+describe('state ref update', () => {
+  const u = { clusterId: 'a', ref: 'refs/kubetrail/state/a', commit: 'c'.repeat(40), tree: 't'.repeat(40), last: { commit: 'b'.repeat(40), tree: 's'.repeat(40) } };
+  it('sends only what differs from the last state while the remote still has it, else everything', () => {
+    expect(stateRefUpdate(u, u.last.commit).commits).toEqual([{ oid: u.commit, tree: u.tree, parentTree: u.last.tree }]);
+    expect(stateRefUpdate(u, 'e'.repeat(40)).commits[0].parentTree).toBeUndefined(); // replaced by someone else
+    expect(stateRefUpdate(u, undefined).commits[0].parentTree).toBeUndefined(); // gone (a remote recreated empty)
+    expect(stateRefUpdate({ ...u, last: undefined }, u.last.commit).commits[0].parentTree).toBeUndefined();
   });
 });
