@@ -224,7 +224,12 @@ async function cronjob(n: number, seedRepo: string, runs = RUNS) {
     git(work, ['init', '-q', '--bare', dir]);
     return timed(() => git(dir, ['fetch', '-q', '--depth', '1', authed('cron'), 'main']));
   });
-  out.fetch = { kubetrail: stats(quiet.results.map((r) => r.timings.fetchMs)), native: stats(nativeFetch) };
+  // The same request as kubetrail's from an empty volume: a partial clone of the head, natively.
+  const nativeBlobless = Array.from({ length: runs }, (_, i) => {
+    const dir = join(work, `clone-blobless-${n}-${i}`);
+    return timed(() => git(work, ['clone', '-q', '--bare', '--depth', '1', '--filter=blob:none', '--single-branch', '-b', 'main', authed('cron'), dir]));
+  });
+  out.fetch = { kubetrail: stats(quiet.results.map((r) => r.timings.fetchMs)), native: stats(nativeFetch), nativeBlobless: stats(nativeBlobless) };
   // One 10-file commit pushed by kubetrail and by native git, each to a remote at the commit's parent.
   const clone = join(work, `push-clone-${n}`);
   execFileSync('git', ['clone', '-q', authed('cron'), clone]);
@@ -246,7 +251,7 @@ async function cronjob(n: number, seedRepo: string, runs = RUNS) {
   });
   out.push = { kubetrail: stats(pushes.map((p) => p.kubetrail)), native: stats(pushes.map((p) => p.native)), files: files.length };
   await server.close();
-  log(`cronjob at ${n}: no change ${out.noChange.min.toFixed(0)} ms, 10 changed ${out.tenChanged.min.toFixed(0)} ms, push ${out.push.kubetrail.min.toFixed(0)} vs native ${out.push.native.min.toFixed(0)} ms, fetch ${out.fetch.kubetrail.min.toFixed(0)} vs native ${out.fetch.native.min.toFixed(0)} ms`);
+  log(`cronjob at ${n}: no change ${out.noChange.min.toFixed(0)} ms, 10 changed ${out.tenChanged.min.toFixed(0)} ms, push ${out.push.kubetrail.min.toFixed(0)} vs native ${out.push.native.min.toFixed(0)} ms, fetch ${out.fetch.kubetrail.min.toFixed(0)} vs native ${out.fetch.nativeBlobless.min.toFixed(0)} ms (${out.fetch.native.min.toFixed(0)} ms with blobs)`);
   return out;
 }
 
@@ -329,7 +334,8 @@ rows.push(
   pairedRow('CronJob run, nothing changed, render state ignored', cj.noChangeWithoutState, `what every run paid before the state ref; ${split(cj.noChangeWithoutState.timings)}; peak RSS ${cj.noChangeWithoutState.maxRssMB.toFixed(0)} MB`),
   pairedRow('CronJob run, 10 changed (empty volume)', cj.tenChanged, `target ≤ 2×; ${split(cj.tenChanged.timings)}; pushed ${cj.tenChanged.pushed}; peak RSS ${cj.tenChanged.maxRssMB.toFixed(0)} MB`),
   ['push of a 10-file commit (kubetrail)', ms(cj.push.kubetrail.min), ms(cj.push.kubetrail.median), ms(cj.push.native.min), r(cj.push.kubetrail.min, cj.push.native.min), '', '', `floor: native \`git push\` of the same commit; target ≤ 2×; remote holds ${cj.push.files} files`],
-  ['shallow fetch of the remote head (kubetrail)', ms(cj.fetch.kubetrail.min), ms(cj.fetch.kubetrail.median), ms(cj.fetch.native.min), r(cj.fetch.kubetrail.min, cj.fetch.native.min), '', '', 'floor: native `git fetch --depth 1` into an empty repository; target ≤ 1.5×'],
+  ['shallow fetch of the remote head (kubetrail)', ms(cj.fetch.kubetrail.min), ms(cj.fetch.kubetrail.median), ms(cj.fetch.nativeBlobless.min), r(cj.fetch.kubetrail.min, cj.fetch.nativeBlobless.min), '', '',
+    `floor: the same partial clone natively (\`git clone --bare --depth 1 --filter=blob:none\`; kubetrail fetches its render state besides); target ≤ 1.5×; native \`git fetch --depth 1\` with every blob ${ms(cj.fetch.native.min)} (kubetrail ${r(cj.fetch.kubetrail.min, cj.fetch.native.min)} of it)`],
 );
 let table = `| measurement | min | median | floor, same runs (min) | / floor | / pipeline | CPU ms: client (main thread) / server | notes |\n|---|---|---|---|---|---|---|---|\n${rows.map((x) => `| ${x.join(' | ')} |`).join('\n')}\n`;
 table += `\nAPI on a ${results.api.commits}-commit history (${results.api.versionsOfWatched} versions of the object), autocannon 4 connections × 10 s:\n\n| request | p50 | p99 | requests | non-2xx |\n|---|---|---|---|---|\n`;
@@ -344,7 +350,8 @@ if (results.cronjobScale) {
   table += `\nCronJob at ${cs.objects} objects (one run each): nothing changed ${ms(cs.noChange.min)} (${r(cs.noChange.min, cs.noChange.floor.min)} its floor), peak RSS ${cs.noChange.maxRssMB.toFixed(0)} MB, ` +
     `repository ${cs.noChange.repoMB.toFixed(1)} MB; 10 changed ${ms(cs.tenChanged.min)} (${r(cs.tenChanged.min, cs.tenChanged.floor.min)}; ` +
     `objects changed ${cs.tenChanged.changed.join('/')}, pushed ${cs.tenChanged.pushed}), peak RSS ${cs.tenChanged.maxRssMB.toFixed(0)} MB; ` +
-    `without the render state ${ms(cs.noChangeWithoutState.min)}, peak RSS ${cs.noChangeWithoutState.maxRssMB.toFixed(0)} MB.\n`;
+    `without the render state ${ms(cs.noChangeWithoutState.min)}, peak RSS ${cs.noChangeWithoutState.maxRssMB.toFixed(0)} MB; ` +
+    `fetch ${ms(cs.fetch.kubetrail.min)} vs the native partial clone ${ms(cs.fetch.nativeBlobless.min)} (${r(cs.fetch.kubetrail.min, cs.fetch.nativeBlobless.min)}; native with every blob ${ms(cs.fetch.native.min)}).\n`;
 }
 console.log(table);
 const day = results.date.slice(0, 10);

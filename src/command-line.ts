@@ -149,7 +149,7 @@ async function sync(v: Values): Promise<number> {
   const webhooks = events && new WebhookDispatcher(config.webhooks, process.env, createLog());
   if (events) webhooks!.attach(events);
   const { results, push, pushError, pullRequests, stateWarnings } = await runSync(config, {
-    push: v.push, events,
+    push: v.push, events, partialClone: true,
     clusterIds: v.cluster, dryRun: v['dry-run'], allowMassDelete: v['allow-mass-delete'], lockWaitMs: lockWait * 1000,
     onTypeDone: tty ? (id, type, _c, error) => process.stderr.write(`${id} ${type}${error ? ` FAILED: ${error}` : ''}\n`) : undefined,
   });

@@ -1,7 +1,8 @@
 // Fetching refs' newest commits over git's smart HTTP protocol (upload-pack, version 0, stateless), and indexing
 // the pack as it arrives with the project's own code (pack-indexer.ts). isomorphic-git's fetch needed 5.9 s for an
 // 11k-file head where native git needs 0.7 s (bench/README.md); most of it was its pack indexing in JavaScript.
-// Protocol: git's Documentation/gitprotocol-http.txt, gitprotocol-pack.txt (shallow, deepen, side-band-64k);
+// Protocol: git's Documentation/gitprotocol-http.txt, gitprotocol-pack.txt (shallow, deepen, side-band-64k, filter),
+// gitprotocol-v2.txt (fetch by object id); partial clones: partial-clone.txt;
 // pack and index formats: gitformat-pack.txt.
 import { existsSync, mkdirSync, readFileSync, renameSync } from 'node:fs';
 import { join } from 'node:path';
@@ -10,40 +11,79 @@ import { encodeIndex } from './pack.ts';
 import { PackIndexer } from './pack-indexer.ts';
 import { parseAdvertisement, pkt, request, SendPackError, type SendTarget } from './send-pack.ts';
 
+/** git's partial clone filter: a run needs the trees of the branch head, and only a few blobs (fetchObjects). */
+export const BLOBLESS = 'blob:none';
+
 /**
- * Fetches the newest commit of each of `refs` the remote has, at depth 1 and in one request, into `gitdir` (a pack
- * and its index; the new shallow boundary in .git/shallow). The refs after the first are single parentless commits
- * (render states): the server names them shallow too, which they are not. `haves`: commits held here (with their
- * trees), so the server leaves out what they share. Returns each ref the remote has with its commit.
+ * Fetches the newest commit of each of `refs` the remote has, at depth 1, into `gitdir` (a pack and its index; the
+ * new shallow boundary in .git/shallow). The refs after the first are single parentless commits (render states):
+ * the server names them shallow too, which they are not. `haves`: commits held here (with their trees), so the
+ * server leaves out what they share. `blobless`: the first ref's objects without blobs when the server can filter
+ * (its pack marked `.promisor`, as git marks a partial clone's); the other refs then come whole in a second request
+ * at the same time. Returns each ref the remote has with its commit, and whether blobs were left out.
  */
-export async function fetchRefs(gitdir: string, t: SendTarget, refs: string[], haves: string[]): Promise<Map<string, string>> {
-  const advertised = parseAdvertisement(await request(t, 'info/refs?service=git-upload-pack', { method: 'GET' })).refs;
-  const heads = new Map(refs.filter((r) => advertised.has(r)).map((r) => [r, advertised.get(r)!]));
+export async function fetchRefs(gitdir: string, t: SendTarget, refs: string[], haves: string[], o: { blobless?: boolean } = {}):
+  Promise<{ heads: Map<string, string>; blobless: boolean }> {
+  const advertisement = parseAdvertisement(await request(t, 'info/refs?service=git-upload-pack', { method: 'GET' }));
+  const heads = new Map(refs.filter((r) => advertisement.refs.has(r)).map((r) => [r, advertisement.refs.get(r)!]));
   const wants = [...new Set(heads.values())].filter((oid) => !haves.includes(oid));
-  if (wants.length === 0) return heads;
+  const first = heads.get(refs[0]);
+  const blobless = !!o.blobless && advertisement.capabilities.has('filter') && first !== undefined && wants.includes(first);
+  if (wants.length === 0) return { heads, blobless };
   const shallowFile = join(gitdir, 'shallow');
   const shallow = existsSync(shallowFile) ? readFileSync(shallowFile, 'utf8').split('\n').filter(Boolean) : [];
+  const requests = blobless ? [[first!], wants.filter((oid) => oid !== first)].filter((w) => w.length) : [wants];
+  const answers = await Promise.all(requests.map((w, i) => fetchPack(gitdir, t, { wants: w, shallow, haves, filter: blobless && i === 0 ? BLOBLESS : undefined })));
+  const single = new Set(refs.slice(1).map((r) => heads.get(r)));
+  const unshallow = new Set(answers.flatMap((a) => [...a.unshallow]));
+  const next = [...new Set([...shallow.filter((oid) => !unshallow.has(oid)), ...answers.flatMap((a) => a.shallowNow).filter((oid) => !single.has(oid))])];
+  if (next.join() !== shallow.join()) await atomicWrite(shallowFile, next.length ? `${next.join('\n')}\n` : '');
+  return { heads, blobless };
+}
+
+/** One upload-pack request (protocol version 0) at depth 1; its pack stored. */
+async function fetchPack(gitdir: string, t: SendTarget, r: { wants: string[]; shallow: string[]; haves: string[]; filter?: string }) {
   const body = [
-    pkt(`want ${wants[0]} side-band-64k ofs-delta shallow no-progress agent=kubetrail\n`),
-    ...wants.slice(1).map((oid) => pkt(`want ${oid}\n`)),
-    ...shallow.map((oid) => pkt(`shallow ${oid}\n`)),
-    pkt('deepen 1\n'), '0000',
-    ...haves.map((oid) => pkt(`have ${oid}\n`)),
+    pkt(`want ${r.wants[0]} side-band-64k ofs-delta shallow no-progress${r.filter ? ' filter' : ''} agent=kubetrail\n`),
+    ...r.wants.slice(1).map((oid) => pkt(`want ${oid}\n`)),
+    ...r.shallow.map((oid) => pkt(`shallow ${oid}\n`)),
+    pkt('deepen 1\n'),
+    ...(r.filter ? [pkt(`filter ${r.filter}\n`)] : []),
+    '0000',
+    ...r.haves.map((oid) => pkt(`have ${oid}\n`)),
     pkt('done\n'),
   ].join('');
+  return uploadPack(gitdir, t, body, { promisor: !!r.filter });
+}
+
+/**
+ * Objects by id from a partial clone's remote (blobs its fetch left out), as git's lazy fetch asks for them:
+ * protocol version 2, which lets a client want any object the server has (version 0 needs the server's
+ * uploadpack.allowAnySHA1InWant). Stored as a promisor pack.
+ */
+export async function fetchObjects(gitdir: string, t: SendTarget, oids: string[]): Promise<void> {
+  if (oids.length === 0) return;
+  const body = [
+    pkt('command=fetch\n'), pkt('agent=kubetrail\n'), '0001',
+    pkt('ofs-delta\n'), pkt('no-progress\n'),
+    ...[...new Set(oids)].map((oid) => pkt(`want ${oid}\n`)),
+    pkt('done\n'), '0000',
+  ].join('');
+  await uploadPack(gitdir, t, body, { promisor: true, headers: { 'git-protocol': 'version=2' } });
+}
+
+/** Posts an upload-pack request and stores the pack of its answer, indexed as it arrives. */
+async function uploadPack(gitdir: string, t: SendTarget, body: string, o: { promisor: boolean; headers?: Record<string, string> }) {
   // The pack is indexed as it arrives: its first pass overlaps the server's writing (most of a fetch's time).
   const indexer = new PackIndexer();
   const response = new UploadPackResponse((bytes) => indexer.add(bytes));
   await request(t, 'git-upload-pack', {
     method: 'POST', body: new Blob([body]).stream(), onData: (chunk) => response.add(chunk),
-    headers: { 'content-type': 'application/x-git-upload-pack-request', accept: 'application/x-git-upload-pack-result' },
+    headers: { 'content-type': 'application/x-git-upload-pack-request', accept: 'application/x-git-upload-pack-result', ...o.headers },
   });
-  const { shallowNow, unshallow } = response.end();
-  storePack(gitdir, indexer); // we wanted something: no pack is an error
-  const single = new Set(refs.slice(1).map((r) => heads.get(r)));
-  const next = [...new Set([...shallow.filter((oid) => !unshallow.has(oid)), ...shallowNow.filter((oid) => !single.has(oid))])];
-  if (next.join() !== shallow.join()) await atomicWrite(shallowFile, next.length ? `${next.join('\n')}\n` : '');
-  return heads;
+  const answer = response.end();
+  storePack(gitdir, indexer, o.promisor); // we wanted something: no pack is an error
+  return answer;
 }
 
 /**
@@ -110,8 +150,11 @@ export class UploadPackResponse {
   }
 }
 
-/** Pack and index durable, then renamed into place (index last: git and our reader look for packs by index). */
-function storePack(gitdir: string, indexer: PackIndexer): void {
+/**
+ * Pack and index durable, then renamed into place (index last: git and our reader look for packs by index). A
+ * promisor pack's marker goes first: git accepts the blobs its trees name being missing only from such a pack.
+ */
+function storePack(gitdir: string, indexer: PackIndexer, promisor: boolean): void {
   const { pack, ids } = indexer.finish();
   const index = encodeIndex(ids, pack.subarray(-20));
   const dir = join(gitdir, 'objects', 'pack');
@@ -120,6 +163,7 @@ function storePack(gitdir: string, indexer: PackIndexer): void {
   const tmp = join(dir, `tmp_pack_kubetrail_fetch_${process.pid}_${Date.now()}`);
   writeDurably(tmp, pack);
   writeDurably(`${tmp}.idx`, index);
+  if (promisor) writeDurably(join(dir, `${name}.promisor`), Buffer.alloc(0));
   renameSync(tmp, join(dir, `${name}.pack`));
   renameSync(`${tmp}.idx`, join(dir, `${name}.idx`));
   fsyncDir(dir);

@@ -33,10 +33,34 @@ export class ObjectDatabase {
     });
   }
 
+  /**
+   * Fetches objects by id from the remote of a partial clone (what its fetch left out, see fetch-pack.ts); set
+   * while a run knows the remote. Without it a missing object is an error.
+   */
+  lazyFetch?: (oids: string[]) => Promise<void>;
+
   /** An object's content as stored (no header); throws when the object is missing. */
   async read(oid: string): Promise<Buffer> {
-    return this.readDirect(oid) ??
-      Buffer.from((await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache })).object as Uint8Array);
+    let direct = this.readDirect(oid);
+    if (!direct && this.lazyFetch && !this.has(oid)) {
+      await this.lazyFetch([oid]);
+      direct = this.readDirect(oid);
+    }
+    return direct ?? Buffer.from((await git.readObject({ fs, gitdir: this.gitdir, oid, format: 'content', cache: this.cache })).object as Uint8Array);
+  }
+
+  /** Fetches those of `oids` not here in one request, when this is a partial clone (see lazyFetch). */
+  async prefetch(oids: Iterable<string>): Promise<void> {
+    const missing = this.lazyFetch ? [...new Set(oids)].filter((oid) => !this.has(oid)) : [];
+    if (missing.length) await this.lazyFetch!(missing);
+  }
+
+  /** Whether the object is here (whole or as a delta, packed or loose). */
+  has(oid: string): boolean {
+    const id = Buffer.from(oid, 'hex');
+    const packed = () => [...this.packs.values()].some((pack) => pack?.has(id));
+    return this.recentPacks.some((pack) => pack.read(oid) !== undefined) || packed() ||
+      fs.existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))) || (this.listPacks() && packed());
   }
 
   /** Undefined for an object stored as a delta, or missing. */

@@ -303,6 +303,11 @@ export class IndexedPack {
     return undefined;
   }
 
+  /** Whether the object is in this pack (stored whole or as a delta). */
+  has(id: Buffer): boolean {
+    return this.find(id) >= 0;
+  }
+
   /** An object's content by its 20-byte id; undefined when it is not in this pack (or a delta's base is not). */
   read(id: Buffer): Buffer | undefined {
     const i = this.find(id);

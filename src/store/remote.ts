@@ -15,7 +15,7 @@ import { clusterPrefix } from '../model/object-path.ts';
 import { clusterOfCommit } from '../model/trailers.ts';
 import { atomicWrite } from './atomic-write.ts';
 import { commitTime } from './commit-time.ts';
-import { fetchRefs } from './fetch-pack.ts';
+import { BLOBLESS, fetchObjects, fetchRefs } from './fetch-pack.ts';
 import { advertisedRefs, sendPack, SendPackError, type RefUpdate } from './send-pack.ts';
 import { deleteRef, readRef, writeRef } from './refs.ts';
 import type { CommitInfo, Repo } from './repo.ts';
@@ -47,20 +47,24 @@ function describe(e: unknown, target: RemoteTarget): string {
 /**
  * Fetches the remote branch (shallow: only its newest commit is needed) and returns its head, or undefined when
  * the remote branch does not exist yet. `also`: refs fetched in the same request and kept here under their own
- * names (deleted here when the remote has none), e.g. the clusters' render states (state-ref.ts).
+ * names (deleted here when the remote has none), e.g. the clusters' render states (state-ref.ts). `blobless`: a
+ * repository with no history yet becomes a partial clone (see syncFromRemote).
  */
-async function fetchRemoteHead(repo: Repo, target: RemoteTarget, also: string[] = []): Promise<string | undefined> {
+async function fetchRemoteHead(repo: Repo, target: RemoteTarget, also: string[] = [], blobless = false): Promise<string | undefined> {
   await git.addRemote({ fs, gitdir: repo.gitdir, remote: REMOTE, url: target.url, force: true });
   // Commits held here with their trees: the server leaves out what they share (a daemon's retry fetches little).
   const known = await Promise.all(also.map((ref) => readRef(repo.gitdir, ref)));
   const haves = [...new Set([await repo.head(), await readRef(repo.gitdir, PUSHED_REF), ...known])].filter((oid): oid is string => !!oid);
   const to = { url: target.url, username: target.username, token: target.token };
+  if (await isPartialClone(repo)) repo.objects.lazyFetch = (oids) => fetchObjects(repo.gitdir, to, oids);
+  const fresh = blobless && haves.length === 0 && !repo.objects.lazyFetch;
   for (let attempt = 1; ; attempt++) {
     try {
       const branch = `refs/heads/${target.branch}`;
-      const heads = await fetchRefs(repo.gitdir, to, [branch, ...also], haves);
-      for (const ref of also) await (heads.has(ref) ? writeRef(repo.gitdir, ref, heads.get(ref)!) : deleteRef(repo.gitdir, ref));
-      return heads.get(branch);
+      const fetched = await fetchRefs(repo.gitdir, to, [branch, ...also], haves, { blobless: fresh });
+      if (fetched.blobless) await markPartialClone(repo, to);
+      for (const ref of also) await (fetched.heads.has(ref) ? writeRef(repo.gitdir, ref, fetched.heads.get(ref)!) : deleteRef(repo.gitdir, ref));
+      return fetched.heads.get(branch);
     } catch (e) {
       // A busy or briefly unreachable server (a fleet's tick) gets a few tries; a refusal is final at once.
       const status = (e as { status?: number }).status;
@@ -70,6 +74,20 @@ async function fetchRemoteHead(repo: Repo, target: RemoteTarget, also: string[] 
       await sleep(backoffMs(attempt + 2));
     }
   }
+}
+
+const isPartialClone = async (repo: Repo) => (await git.getConfig({ fs, gitdir: repo.gitdir, path: 'extensions.partialClone' })) === REMOTE;
+
+/**
+ * Records the repository as a partial clone the way git does, so git (fsck, log -p) accepts the missing blobs and
+ * fetches them when it needs them; from now on our reads fetch what is missing, in this run and later ones.
+ */
+async function markPartialClone(repo: Repo, to: { url: string; username: string; token?: string }): Promise<void> {
+  for (const [path, value] of [['core.repositoryformatversion', '1'], ['extensions.partialClone', REMOTE],
+    [`remote.${REMOTE}.promisor`, 'true'], [`remote.${REMOTE}.partialclonefilter`, BLOBLESS]]) {
+    await git.setConfig({ fs, gitdir: repo.gitdir, path, value });
+  }
+  repo.objects.lazyFetch = (oids) => fetchObjects(repo.gitdir, to, oids);
 }
 
 const FETCH_ATTEMPTS = 4;
@@ -243,9 +261,12 @@ async function send(repo: Repo, target: RemoteTarget, known: string | undefined,
  * Makes the local repository start from the remote's state: clone on an empty volume (a fresh CronJob pod),
  * otherwise fetch and move to the remote head when nothing local is unpushed (pending work is re-applied at push).
  * When the remote has no such branch (new, or recreated empty) nothing of ours is on it: the push sends it all.
+ * `blobless`: an empty repository becomes a partial clone (`git clone --filter=blob:none --depth 1`) when the server
+ * can filter: a run needs the head's trees, not every cluster's files; the few blobs it reads (the last version of
+ * a changed object, for attribution; Secrets in sops mode) are fetched by id when read.
  */
-export async function syncFromRemote(repo: Repo, target: RemoteTarget, o: RemoteOptions & { alsoFetch?: string[] } = {}): Promise<Repo> {
-  const remoteHead = await fetchRemoteHead(repo, target, o.alsoFetch);
+export async function syncFromRemote(repo: Repo, target: RemoteTarget, o: RemoteOptions & { alsoFetch?: string[]; blobless?: boolean } = {}): Promise<Repo> {
+  const remoteHead = await fetchRemoteHead(repo, target, o.alsoFetch, o.blobless);
   if (!remoteHead) {
     await deleteRef(repo.gitdir, PUSHED_REF);
     return repo;

@@ -31,6 +31,11 @@ export interface RunOptions {
   push?: boolean;
   /** With `push`: read the render state from the remote when there is no local cache (default true; benches compare). */
   remoteState?: boolean;
+  /**
+   * With `push`, for a one-shot run (the CronJob's `sync`): an empty directory for a bare repository becomes a
+   * partial clone (see syncFromRemote). Not for a daemon, whose API reads any file of its repository.
+   */
+  partialClone?: boolean;
   env?: Record<string, string | undefined>;
   /** Writes heard from the clusters' audit webhooks (a daemon's): changes that match one name their user. */
   audit?: AuditLog;
@@ -78,7 +83,8 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
     // Discovery of the clusters synced first runs while the remote is fetched: neither needs the other.
     const discovered = new Map(target ? clusters.slice(0, config.concurrency).map((c) => [c.id, discoverCluster(c, o.env)]) : []);
     for (const d of discovered.values()) d.catch(() => {}); // each sync awaits its own
-    if (target) await syncFromRemote(repo, target, { assertLocked, alsoFetch: withState ? statesToFetch(repo, clusters.map((c) => c.id)) : [] });
+    const alsoFetch = withState ? statesToFetch(repo, clusters.map((c) => c.id)) : [];
+    if (target) await syncFromRemote(repo, target, { assertLocked, alsoFetch, blobless: o.partialClone && !existed && config.bare });
     fetched = performance.now();
     const baseHead = await repo.head(); // in pull-request mode: the remote base, which the syncs' commits start from
     const now = new Date();

@@ -91,6 +91,8 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
 
     const { head, before, beforeTree, cache } = await recorded;
     recordedFiles = before;
+    // In a partial clone (a CronJob's fetch, without blobs), what sops mode reads comes in one request.
+    if (config.secrets.mode === 'sops') await repo.objects.prefetch(filesOfType(before, 'core.v1.Secret'));
     const attribution = new AttributionCollector(before, o.audit && { log: o.audit, cluster: cluster.id });
     let knownBlobs: Set<string> | undefined; // built at the first render: a run without changes never needs it
     const known = (oid: string) => (knownBlobs ??= new Set(before.values())).has(oid);
@@ -168,6 +170,7 @@ export async function syncCluster(o: SyncClusterOptions): Promise<SyncResult> {
         // Who changed what, from managedFields: bounded by when the previous versions were read.
         // The previous read's time: the render cache's, else (a walk of history) the cluster's newest commit's.
         const since = cache.readAt ?? (head ? await lastClusterRead(repo, head, prefix) : undefined);
+        await repo.objects.prefetch(changes.changed.map((path) => before.get(path)!)); // a partial clone's, in one request
         const managers = await attribution.attribute(changes, (oid) => repo.readBlob(oid), since, new Map(selected.map((t) => [t.name, t])));
         result.commit = await commitClusterTree(repo, cluster.id, after, {
           objects,
@@ -250,6 +253,11 @@ async function apiserverNotReady(client: KubeClient): Promise<string | undefined
   } catch (e) {
     return `GET /readyz: ${(e as Error).message}`;
   }
+}
+
+/** The blobs of `type`'s files. */
+function* filesOfType(files: FileMap, type: string): Iterable<string> {
+  for (const [path, oid] of files) if (path.startsWith(`${type}/`)) yield oid;
 }
 
 /** The file the last sync recorded at `path` (sops mode reuses its sealing when the values are unchanged). */

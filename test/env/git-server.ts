@@ -102,6 +102,8 @@ export async function startGitServer(opts: { root: string; token: string }): Pro
     createBareRepo(name, branch = 'main') {
       const path = join(opts.root, name);
       execFileSync('git', ['init', '-q', '--bare', '-b', branch, path]);
+      // Partial clones allowed, as GitHub, GitLab and Gitea do.
+      execFileSync('git', ['-C', path, 'config', 'uploadpack.allowFilter', 'true']);
       return path;
     },
     requests: () => {

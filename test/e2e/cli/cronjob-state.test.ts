@@ -48,7 +48,7 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
   const configFile = (id: string, dir: string) => {
     const file = join(work, `${id}-${Math.random().toString(36).slice(2)}.yaml`);
     writeFileSync(join(work, `${id}.kubeconfig`), proxy.kubeconfig);
-    writeFileSync(file, [`repo: ${dir}`, `remote: {url: ${remoteUrl()}, branch: main, allowInsecureHttp: true}`,
+    writeFileSync(file, [`repo: ${dir}`, 'bare: true', `remote: {url: ${remoteUrl()}, branch: main, allowInsecureHttp: true}`,
       'clusters:', `  - id: ${id}`, `    kubeconfig: ${join(work, `${id}.kubeconfig`)}`, `    namespaces: [${ns}]`,
       '    select: [core.v1.ConfigMap]'].join('\n'));
     return file;
@@ -68,8 +68,11 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
     const shallow = existsSync(join(dir, '.git', 'shallow')) ? readFileSync(join(dir, '.git', 'shallow'), 'utf8') : '';
     const state = git(dir, ['for-each-ref', '--format=%(objectname)', 'refs/kubetrail/state/']).trim();
     if (state) expect(shallow).not.toContain(state);
+    // A partial clone as git makes one: git itself accepts the blobs left out, and the run's repository is sound.
+    expect(execFileSync('git', ['-C', dir, 'fsck', '--strict', '--no-dangling'], { encoding: 'utf8', stdio: 'pipe' })).toBe('');
+    const blobs = git(dir, ['cat-file', '--batch-all-objects', '--batch-check=%(objecttype)']).split('\n').filter((t) => t === 'blob').length;
     rmSync(dir, { recursive: true, force: true });
-    return { out: JSON.parse(run.stdout), reads: reads(proxy.seen), ms };
+    return { out: JSON.parse(run.stdout), reads: reads(proxy.seen), ms, blobs };
   }
 
   /** The cluster's subtree as a full sync into a fresh repository (no remote, no cache) records it. */
@@ -138,7 +141,9 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
   it('the next run from another empty directory reads the types on record as metadata only', async () => {
     server.clearRequests();
     const next = await cronRun(ids.a);
-    expect(server.requests().filter((r) => r.includes('upload-pack'))).toHaveLength(2); // one fetch: info/refs, then the pack
+    // One fetch: info/refs, then at once the branch head without blobs (a partial clone) and the state whole.
+    expect(server.requests().filter((r) => r.includes('upload-pack'))).toHaveLength(3);
+    expect(next.blobs).toBe(1 + 8); // none of the cluster's 300 files: the state's head and its 8 parts
     expect(next.out.results[0]).toMatchObject({ status: 'complete', unchanged: OBJECTS, blobsWritten: 0 });
     expect(next.out.results[0].commit).toBeUndefined();
     expect(next.reads).toMatchObject({ metadataLists: 1, fullLists: 0, gets: [] });
@@ -153,10 +158,14 @@ describe(`a CronJob run from an empty directory reads metadata first (CLI under 
     server.clearRequests();
     const stateBefore = git(bare, ['rev-parse', `refs/kubetrail/state/${ids.a}`]).trim();
     const run = await cronRun(ids.a);
-    // One fetch (the branch and the state ref together), one push (the branch and the new state together).
+    // One fetch (the branch without blobs and the state, side by side), the changed object's last version by id
+    // (who changed it is read from its managedFields against it), one push (the branch and the new state together).
     expect(server.requests().map((r) => r.replace(/^(\w+) \/fleet\.git\//, '$1 '))).toEqual([
-      'GET info/refs?service=git-upload-pack', 'POST git-upload-pack', 'GET info/refs?service=git-receive-pack', 'POST git-receive-pack',
+      'GET info/refs?service=git-upload-pack', 'POST git-upload-pack', 'POST git-upload-pack', 'POST git-upload-pack',
+      'GET info/refs?service=git-receive-pack', 'POST git-receive-pack',
     ]);
+    // Its two versions, the fetched state (head and 8 parts) and the new head and part: none of the other 299 files.
+    expect(run.blobs).toBe(2 + 9 + 2);
     expect(run.out.results[0]).toMatchObject({ status: 'complete', changed: 1 });
     expect(run.reads).toMatchObject({ metadataLists: 1, fullLists: 0, gets: ['cm-1'] });
     expect(remoteTree(ids.a)).toBe(await fullSyncTree(ids.a));
