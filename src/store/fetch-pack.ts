@@ -58,18 +58,25 @@ async function fetchPack(gitdir: string, t: SendTarget, r: { wants: string[]; sh
 
 /**
  * Objects by id from a partial clone's remote (blobs its fetch left out), as git's lazy fetch asks for them:
- * protocol version 2, which lets a client want any object the server has (version 0 needs the server's
- * uploadpack.allowAnySHA1InWant). Stored as a promisor pack.
+ * protocol version 2, which lets a client want any object the server has. A server (or proxy) that does not take
+ * version 2 is asked in version 0, which over HTTP takes wants its refs reach (git checks reachability for a
+ * stateless request). Stored as a promisor pack.
  */
 export async function fetchObjects(gitdir: string, t: SendTarget, oids: string[]): Promise<void> {
-  if (oids.length === 0) return;
-  const body = [
-    pkt('command=fetch\n'), pkt('agent=kubetrail\n'), '0001',
-    pkt('ofs-delta\n'), pkt('no-progress\n'),
-    ...[...new Set(oids)].map((oid) => pkt(`want ${oid}\n`)),
-    pkt('done\n'), '0000',
+  const wants = [...new Set(oids)];
+  if (wants.length === 0) return;
+  const v2 = [
+    pkt('command=fetch\n'), pkt('agent=kubetrail\n'), '0001', pkt('ofs-delta\n'), pkt('no-progress\n'),
+    ...wants.map((oid) => pkt(`want ${oid}\n`)), pkt('done\n'), '0000',
   ].join('');
-  await uploadPack(gitdir, t, body, { promisor: true, headers: { 'git-protocol': 'version=2' } });
+  try {
+    await uploadPack(gitdir, t, v2, { promisor: true, headers: { 'git-protocol': 'version=2' } });
+  } catch (e) {
+    const v0 = [pkt(`want ${wants[0]} side-band-64k ofs-delta no-progress agent=kubetrail\n`), ...wants.slice(1).map((oid) => pkt(`want ${oid}\n`)), '0000', pkt('done\n')].join('');
+    await uploadPack(gitdir, t, v0, { promisor: true }).catch((e0: Error) => {
+      throw new SendPackError(`cannot fetch ${wants.length} object(s) left out of this partial clone: ${(e as Error).message}; in protocol v0: ${e0.message}`);
+    });
+  }
 }
 
 /** Posts an upload-pack request and stores the pack of its answer, indexed as it arrives. */

@@ -51,16 +51,18 @@ export class ObjectDatabase {
 
   /** Fetches those of `oids` not here in one request, when this is a partial clone (see lazyFetch). */
   async prefetch(oids: Iterable<string>): Promise<void> {
-    const missing = this.lazyFetch ? [...new Set(oids)].filter((oid) => !this.has(oid)) : [];
-    if (missing.length) await this.lazyFetch!(missing);
+    if (!this.lazyFetch) return;
+    this.listPacks();
+    const missing = [...new Set(oids)].filter((oid) => !this.has(oid, false));
+    if (missing.length) await this.lazyFetch(missing);
   }
 
-  /** Whether the object is here (whole or as a delta, packed or loose). */
-  has(oid: string): boolean {
+  /** Whether the object is here (whole or as a delta, packed or loose); `relist`: look for new packs when not. */
+  has(oid: string, relist = true): boolean {
     const id = Buffer.from(oid, 'hex');
     const packed = () => [...this.packs.values()].some((pack) => pack?.has(id));
     return this.recentPacks.some((pack) => pack.read(oid) !== undefined) || packed() ||
-      fs.existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))) || (this.listPacks() && packed());
+      fs.existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))) || (relist && this.listPacks() && packed());
   }
 
   /** Undefined for an object stored as a delta, or missing. */

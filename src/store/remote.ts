@@ -195,6 +195,11 @@ export async function pushWithRetry(repo: Repo, target: RemoteTarget, o: RemoteO
     const pending = await unpushedCommits(repo, new Set(known ? [known] : []));
     if (pending.length === 0 || !await repo.head()) return { commit: await repo.head(), attempts: attempt - 1, replayed, upToDate: true, alongside: [...moved] };
     await o.assertLocked?.();
+    if (!known && repo.objects.lazyFetch) {
+      // Everything would go, other clusters' files too, and this run never fetched them (nor can it now).
+      throw new PushError(`the remote branch ${target.branch} is gone or was recreated since this run fetched it without blobs ` +
+        '(a CronJob\'s partial clone): nothing was pushed and nothing is lost; the next run from an empty volume starts from the remote as it is then');
+    }
     if (!known) await makeHistoryComplete(repo); // the remote has none of it: everything goes
     const head = (await repo.head())!;
     try {

@@ -33,7 +33,8 @@ export interface RunOptions {
   remoteState?: boolean;
   /**
    * With `push`, for a one-shot run (the CronJob's `sync`): an empty directory for a bare repository becomes a
-   * partial clone (see syncFromRemote). Not for a daemon, whose API reads any file of its repository.
+   * partial clone (see syncFromRemote). Not for a daemon, whose API reads any file of its repository, nor in
+   * pull-request mode, whose branches isomorphic-git pushes with whole trees.
    */
   partialClone?: boolean;
   env?: Record<string, string | undefined>;
@@ -84,7 +85,7 @@ export async function runSync(config: Config, o: RunOptions = {}): Promise<RunRe
     const discovered = new Map(target ? clusters.slice(0, config.concurrency).map((c) => [c.id, discoverCluster(c, o.env)]) : []);
     for (const d of discovered.values()) d.catch(() => {}); // each sync awaits its own
     const alsoFetch = withState ? statesToFetch(repo, clusters.map((c) => c.id)) : [];
-    if (target) await syncFromRemote(repo, target, { assertLocked, alsoFetch, blobless: o.partialClone && !existed && config.bare });
+    if (target) await syncFromRemote(repo, target, { assertLocked, alsoFetch, blobless: o.partialClone && !existed && config.bare && !config.remote?.pullRequest });
     fetched = performance.now();
     const baseHead = await repo.head(); // in pull-request mode: the remote base, which the syncs' commits start from
     const now = new Date();

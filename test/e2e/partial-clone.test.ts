@@ -5,8 +5,9 @@ import { readdirSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGitServer, type GitServer } from '../env/git-server.ts';
-import { syncFromRemote } from '../../src/store/remote.ts';
+import { pushWithRetry, syncFromRemote } from '../../src/store/remote.ts';
 import { Repo } from '../../src/store/repo.ts';
+import { commitClusterTree } from '../../src/sync/sync.ts';
 import { tempDir } from '../helpers/testenv.ts';
 
 const token = 'partial-token';
@@ -77,6 +78,41 @@ describe('a CronJob run fetches the head without blobs, and blobs by id when it 
     expect(server.requests()).toHaveLength(2);
     expect(blobsIn(repo.gitdir)).toBe(1 + 1 + 4);
     expect(git(repo.gitdir, ['fsck', '--strict', '--no-dangling'])).toBe('');
+  });
+
+  it('a server that takes only protocol v0 is asked in v0; an object the server does not have gives a clear error', async () => {
+    const remote = remoteWithFiles('v0.git', true);
+    writeFileSync(join(remote.bare, 'no-protocol-v2'), ''); // as behind a proxy that drops the Git-Protocol header
+    const repo = await Repo.open(join(work, 'run-v0'), { bare: true });
+    await syncFromRemote(repo, { url: server.repoUrl('v0.git'), branch: 'main', username: 'x', token }, { blobless: true });
+    server.clearRequests();
+    // Over HTTP, version 0 takes a want the refs reach (git checks reachability for a stateless request).
+    expect(Buffer.from(await repo.readBlob(remote.file('clusters/a/core.v1.ConfigMap/ns/cm-1.yaml'))).toString()).toBe('cluster: a\ni: 1\n');
+    expect(server.requests()).toHaveLength(2); // version 2 refused, then version 0
+    expect(git(repo.gitdir, ['fsck', '--strict', '--no-dangling'])).toBe('');
+    await expect(repo.readBlob('0123456789abcdef0123456789abcdef01234567'))
+      .rejects.toThrow(/cannot fetch 1 object\(s\) left out of this partial clone: .*in protocol v0: .*not our ref/);
+  });
+
+  it('a branch gone from the remote before the push: a clear error at once, nothing sent, nothing lost', async () => {
+    const remote = remoteWithFiles('gone.git', true);
+    const repo = await Repo.open(join(work, 'run-gone'), { bare: true });
+    const target = { url: server.repoUrl('gone.git'), branch: 'main', username: 'x', token };
+    await syncFromRemote(repo, target, { blobless: true });
+    const head = (await repo.head())!;
+    const tree = await repo.entryAt((await repo.readCommit(head)).tree, 'clusters/a');
+    const files = await repo.listFiles(tree);
+    const path = 'core.v1.ConfigMap/ns/cm-1.yaml';
+    const next = new Map(files).set(path, await repo.writer.write('blob', Buffer.from('cluster: a\ni: changed\n')));
+    await commitClusterTree(repo, 'a', next, {
+      message: 'a: one\n\nKubetrail-Cluster: a\n', author: { name: 'k', email: 'k@x' }, time: new Date(),
+      previous: { files, tree, changed: [path] },
+    });
+    git(remote.bare, ['update-ref', '-d', 'refs/heads/main']); // deleted meanwhile
+    server.clearRequests();
+    await expect(pushWithRetry(repo, target)).rejects.toThrow(/branch main is gone or was recreated since this run fetched it without blobs/);
+    expect(server.requests().filter((r) => r.includes('POST'))).toEqual([]); // no pack sent, no blob fetched one by one
+    expect(() => git(remote.bare, ['rev-parse', '--verify', 'refs/heads/main'])).toThrow();
   });
 
   it('a server that does not filter sends everything, as before', async () => {

@@ -3,7 +3,7 @@
 import { spawn, execFileSync } from 'node:child_process';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { appendFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,7 +45,9 @@ function runBackend(req: IncomingMessage, res: ServerResponse, root: string): vo
     CONTENT_TYPE: req.headers['content-type'] ?? '',
   };
   if (req.headers['content-encoding']) env.HTTP_CONTENT_ENCODING = String(req.headers['content-encoding']);
-  if (req.headers['git-protocol']) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
+  // A repository holding the file `no-protocol-v2` is served as by a proxy that drops the header: version 0 only.
+  const repoDir = join(root, env.PATH_INFO.split('/')[1] ?? '');
+  if (req.headers['git-protocol'] && !existsSync(join(repoDir, 'no-protocol-v2'))) env.GIT_PROTOCOL = String(req.headers['git-protocol']);
   const child = spawn(backend, [], { env });
   req.pipe(child.stdin);
   let head = Buffer.alloc(0);
