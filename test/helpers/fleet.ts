@@ -51,6 +51,7 @@ export async function prepareFleet(o: FleetOptions): Promise<void> {
     await ensure(o.client, `/api/v1/namespaces/${id}/configmaps`, { metadata: { name: 'state' }, data: { round: '0' } });
     writeFileSync(join(o.work, `${id}.yaml`), [
       `repo: ${join(o.work, 'pods', id)}`,
+      'bare: true', // as shipped: each run a partial clone of the head
       `startJitterSeconds: ${o.startJitterSeconds}`,
       `remote: {url: ${o.remoteUrl}, branch: main, allowInsecureHttp: true}`,
       'clusters:',
