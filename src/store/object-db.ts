@@ -61,7 +61,7 @@ export class ObjectDatabase {
   has(oid: string, relist = true): boolean {
     const id = Buffer.from(oid, 'hex');
     const packed = () => [...this.packs.values()].some((pack) => pack?.has(id));
-    return this.recentPacks.some((pack) => pack.read(oid) !== undefined) || packed() ||
+    return this.recentPacks.some((pack) => pack.has(oid)) || packed() ||
       fs.existsSync(join(this.gitdir, 'objects', oid.slice(0, 2), oid.slice(2))) || (relist && this.listPacks() && packed());
   }
 

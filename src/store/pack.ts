@@ -29,6 +29,10 @@ export class WrittenPack {
     this.reader = new PackFileReader(file);
   }
 
+  has(oid: string): boolean {
+    return this.entries.has(oid);
+  }
+
   /** An object's content, or undefined when it is not in this pack. */
   read(oid: string): Buffer | undefined {
     const e = this.entries.get(oid);
