@@ -44,8 +44,7 @@ export async function fetchRefs(gitdir: string, t: SendTarget, refs: string[], h
 /** One upload-pack request (protocol version 0) at depth 1; its pack stored. */
 async function fetchPack(gitdir: string, t: SendTarget, r: { wants: string[]; shallow: string[]; haves: string[]; filter?: string }) {
   const body = [
-    pkt(`want ${r.wants[0]} side-band-64k ofs-delta shallow no-progress${r.filter ? ' filter' : ''} agent=kubetrail\n`),
-    ...r.wants.slice(1).map((oid) => pkt(`want ${oid}\n`)),
+    ...wantLines(r.wants, r.filter ? ['shallow', 'filter'] : ['shallow']),
     ...r.shallow.map((oid) => pkt(`shallow ${oid}\n`)),
     pkt('deepen 1\n'),
     ...(r.filter ? [pkt(`filter ${r.filter}\n`)] : []),
@@ -55,6 +54,12 @@ async function fetchPack(gitdir: string, t: SendTarget, r: { wants: string[]; sh
   ].join('');
   return uploadPack(gitdir, t, body, { promisor: !!r.filter });
 }
+
+/** A version-0 request's want lines: the first names the capabilities asked for. */
+const wantLines = (wants: string[], capabilities: string[] = []) => [
+  pkt(`want ${wants[0]} ${['side-band-64k', 'ofs-delta', 'no-progress', ...capabilities, 'agent=kubetrail'].join(' ')}\n`),
+  ...wants.slice(1).map((oid) => pkt(`want ${oid}\n`)),
+];
 
 /**
  * Objects by id from a partial clone's remote (blobs its fetch left out), as git's lazy fetch asks for them:
@@ -72,7 +77,7 @@ export async function fetchObjects(gitdir: string, t: SendTarget, oids: string[]
   try {
     await uploadPack(gitdir, t, v2, { promisor: true, headers: { 'git-protocol': 'version=2' } });
   } catch (e) {
-    const v0 = [pkt(`want ${wants[0]} side-band-64k ofs-delta no-progress agent=kubetrail\n`), ...wants.slice(1).map((oid) => pkt(`want ${oid}\n`)), '0000', pkt('done\n')].join('');
+    const v0 = [...wantLines(wants), '0000', pkt('done\n')].join('');
     await uploadPack(gitdir, t, v0, { promisor: true }).catch((e0: Error) => {
       throw new SendPackError(`cannot fetch ${wants.length} object(s) left out of this partial clone: ${(e as Error).message}; in protocol v0: ${e0.message}`);
     });

@@ -56,13 +56,18 @@ async function fetchRemoteHead(repo: Repo, target: RemoteTarget, also: string[] 
   const known = await Promise.all(also.map((ref) => readRef(repo.gitdir, ref)));
   const haves = [...new Set([await repo.head(), await readRef(repo.gitdir, PUSHED_REF), ...known])].filter((oid): oid is string => !!oid);
   const to = { url: target.url, username: target.username, token: target.token };
-  if (await isPartialClone(repo)) repo.objects.lazyFetch = (oids) => fetchObjects(repo.gitdir, to, oids);
-  const fresh = blobless && haves.length === 0 && !repo.objects.lazyFetch;
+  // A partial clone's reads fetch what it is missing, in this run and later ones.
+  const fetchMissing = (oids: string[]) => fetchObjects(repo.gitdir, to, oids);
+  const partial = await isPartialClone(repo);
+  if (partial) repo.objects.lazyFetch = fetchMissing;
   for (let attempt = 1; ; attempt++) {
     try {
       const branch = `refs/heads/${target.branch}`;
-      const fetched = await fetchRefs(repo.gitdir, to, [branch, ...also], haves, { blobless: fresh });
-      if (fetched.blobless) await markPartialClone(repo, to);
+      const fetched = await fetchRefs(repo.gitdir, to, [branch, ...also], haves, { blobless: blobless && haves.length === 0 && !partial });
+      if (fetched.blobless) {
+        await markPartialClone(repo);
+        repo.objects.lazyFetch = fetchMissing;
+      }
       for (const ref of also) await (fetched.heads.has(ref) ? writeRef(repo.gitdir, ref, fetched.heads.get(ref)!) : deleteRef(repo.gitdir, ref));
       return fetched.heads.get(branch);
     } catch (e) {
@@ -80,14 +85,13 @@ const isPartialClone = async (repo: Repo) => (await git.getConfig({ fs, gitdir: 
 
 /**
  * Records the repository as a partial clone the way git does, so git (fsck, log -p) accepts the missing blobs and
- * fetches them when it needs them; from now on our reads fetch what is missing, in this run and later ones.
+ * fetches them when it needs them.
  */
-async function markPartialClone(repo: Repo, to: { url: string; username: string; token?: string }): Promise<void> {
+async function markPartialClone(repo: Repo): Promise<void> {
   for (const [path, value] of [['core.repositoryformatversion', '1'], ['extensions.partialClone', REMOTE],
     [`remote.${REMOTE}.promisor`, 'true'], [`remote.${REMOTE}.partialclonefilter`, BLOBLESS]]) {
     await git.setConfig({ fs, gitdir: repo.gitdir, path, value });
   }
-  repo.objects.lazyFetch = (oids) => fetchObjects(repo.gitdir, to, oids);
 }
 
 const FETCH_ATTEMPTS = 4;
